@@ -1,0 +1,1 @@
+"""The avatar: voice with phoneme timings, visemes, and rendering. Knows nothing of medicine."""

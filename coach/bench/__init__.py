@@ -1,0 +1,1 @@
+"""Benchmarks: they print figures for a person to judge; tests never assert timings."""

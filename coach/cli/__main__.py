@@ -1,0 +1,5 @@
+"""`python -m coach.cli` is the same as `coach`."""
+
+from coach.cli.main import main
+
+main()

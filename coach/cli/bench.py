@@ -1,0 +1,74 @@
+"""`coach bench ...`: performance and quality figures, printed, never asserted."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from coach.cli.main import JsonOpt, console, fail, print_json
+
+bench_app = typer.Typer(help="Benchmarks that print figures (medians).", no_args_is_help=True)
+
+
+@bench_app.command("llm")
+def bench_llm(
+    ctx: typer.Context,
+    runs: Annotated[int, typer.Option(help="Warm turns to time.")] = 5,
+    model: Annotated[str | None, typer.Option(help="Bundled model name or path.")] = None,
+    backend: Annotated[str | None, typer.Option(help="llamacpp, transformers or openai.")] = None,
+    url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")] = None,
+    max_tokens: Annotated[int, typer.Option(help="Tokens to generate per turn.")] = 64,
+    as_json: JsonOpt = False,
+) -> None:
+    """Time to first token (cold and with the cached system prompt) and tokens per second.
+
+    Examples:
+
+      coach bench llm
+      coach bench llm --model smollm2-135m --runs 3 --json
+    """
+    from coach.bench.llm import run_llm_bench
+
+    context = ctx.obj.with_llm(llm_model=model, llm_backend=backend, llm_url=url)
+    result = run_llm_bench(context.settings, context.open_model, runs, max_tokens,
+                           progress=not as_json)
+    if as_json:
+        print_json(result)
+        return
+    console.print(result["table"])
+
+
+@bench_app.command("triage")
+def bench_triage(
+    ctx: typer.Context,
+    split: Annotated[str, typer.Option(help="test (sealed, the figure to quote) or dev.")] = "test",
+    show_errors: Annotated[bool, typer.Option(help="List misclassified messages (dev only).")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Precision and recall per category on a held-out split (never trained on).
+
+    Also reports the false-positive rate on benign and idiom messages, how rules
+    and classifier each do alone, and the median time per message.
+
+    Example:
+
+      coach bench triage --json
+    """
+    from coach.bench.triage import run_triage_bench
+    from coach.safety.dataset import DEV, TEST
+
+    if split not in ("test", "dev"):
+        fail("--split must be test or dev")
+    result = run_triage_bench(ctx.obj.triage, TEST if split == "test" else DEV)
+    if split == "test":
+        # The test split stays sealed: nobody tunes on its individual mistakes.
+        result["errors"] = len(result["errors"])
+    table = result.pop("table")
+    if as_json:
+        print_json(result)
+        return
+    console.print(table)
+    if show_errors and split == "dev":
+        for e in result["errors"]:
+            console.print(f"{e['gold']:>12} -> {e['predicted']:<12} {e['text']}", highlight=False)

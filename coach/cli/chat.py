@@ -1,0 +1,138 @@
+"""`coach chat` (interactive or piped) and `coach demo` (a scripted sample session)."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from typing import Annotated
+
+import typer
+
+from coach.cli.context import Context
+from coach.cli.main import console, fail
+from coach.conversation import Conversation
+from coach.safety import Category
+
+BackendOpt = Annotated[str | None, typer.Option("--backend",
+                       help="llamacpp, transformers or openai (overrides config).")]
+ModelOpt = Annotated[str | None, typer.Option("--model",
+                     help="Bundled model name or a path to a GGUF file / model folder.")]
+UrlOpt = Annotated[str | None, typer.Option("--url", help="OpenAI-compatible server base URL.")]
+
+_QUIT = {"/quit", "/exit", "/bye", "quit", "exit"}
+
+
+def _lines(interactive: bool) -> Iterator[str]:
+    while True:
+        try:
+            line = console.input("[bold cyan]You:[/] ") if interactive else sys.stdin.readline()
+        except EOFError:
+            return
+        if not interactive and line == "":
+            return
+        line = line.strip()
+        if not line:
+            continue
+        if line.lower() in _QUIT:
+            return
+        if not interactive:
+            console.print(f"[bold cyan]You:[/] {line}", highlight=False)
+        yield line
+
+
+def run_conversation(conv: Conversation, messages: Iterable[str], show_triage: bool) -> None:
+    for text in messages:
+        console.print("[bold green]Sam:[/] ", end="")
+        for sentence in conv.reply(text):
+            console.print(sentence + " ", end="", highlight=False, soft_wrap=True)
+            console.file.flush()
+        console.print()
+        last = conv.last
+        if last is None:
+            continue
+        if show_triage or last.triage.category is not Category.NONE:
+            style = "red" if last.triage.category.flags_clinician else "dim"
+            flagged = "  \\[flagged for the care team]" if last.flag_id else ""
+            console.print(f"[{style}]  triage: {last.triage.category.value}{flagged}[/]",
+                          highlight=False)
+        if last.blocked:
+            console.print("[yellow]  output check replaced a sentence that gave medical "
+                          "instructions[/]")
+
+
+def _open(ctx: typer.Context, patient: int, backend: str | None, model: str | None,
+          url: str | None) -> Conversation:
+    context: Context = ctx.obj.with_llm(llm_backend=backend, llm_model=model, llm_url=url)
+    return Conversation(context.store, patient, context.triage, context.open_model,
+                        context.generation, context.settings.locale)
+
+
+def chat(
+    ctx: typer.Context,
+    patient: Annotated[int, typer.Option("--patient", "-p", help="Patient id.")],
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    url: UrlOpt = None,
+    show_triage: Annotated[bool, typer.Option(help="Print the triage outcome of every turn.")] = False,
+) -> None:
+    """Talk with the coach as a patient. Reads stdin when it is not a terminal.
+
+    Type /quit (or press Ctrl-D) to end; the session summary is saved for next time.
+
+    Examples:
+
+      coach chat --patient 1
+      printf 'I walked 20 minutes today\\n' | coach chat --patient 1
+      coach chat -p 1 --backend openai --url http://127.0.0.1:8000/v1
+    """
+    conv = _open(ctx, patient, backend, model, url)
+    interactive = sys.stdin.isatty()
+    if interactive:
+        console.print(f"Talking with the coach as {conv.patient_name}. /quit to end.")
+    try:
+        run_conversation(conv, _lines(interactive), show_triage)
+    finally:
+        conv.close()
+
+
+def demo(
+    ctx: typer.Context,
+    backend: BackendOpt = None,
+    model: ModelOpt = None,
+    url: UrlOpt = None,
+) -> None:
+    """Run a short scripted conversation for the sample patient, streaming the replies.
+
+    Example:
+
+      coach demo
+      coach demo --model smollm2-135m     # fast, but incoherent: tests only
+    """
+    from coach.demo import SCRIPT, ensure_demo_patient
+
+    with ctx.obj.store.session() as db:
+        patient_id = ensure_demo_patient(db).id
+    conv = _open(ctx, patient_id, backend, model, url)
+    console.rule(f"demo: {conv.patient_name} talks with the coach "
+                 f"({ctx.obj.with_llm(llm_model=model).settings.llm_model})")
+    try:
+        run_conversation(conv, _echo(SCRIPT), show_triage=True)
+    finally:
+        conv.close()
+    settings = ctx.obj.settings
+    console.rule()
+    console.print(f"Saved (encrypted) in {settings.db_path}. "
+                  f"See it with: coach patients show {patient_id}")
+    if not SCRIPT:
+        fail("empty demo script")
+
+
+def _echo(lines: Iterable[str]) -> Iterator[str]:
+    for line in lines:
+        console.print(f"[bold cyan]Maggie:[/] {line}", highlight=False)
+        yield line
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(chat)
+    app.command()(demo)

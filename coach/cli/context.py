@@ -1,0 +1,58 @@
+"""What every command needs, built once per invocation from the settings."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from coach.config import Settings, load_settings
+from coach.llm import GenerationOptions, LanguageModel, open_language_model
+from coach.provision import require
+from coach.safety import Triage
+from coach.store import Store, open_store
+
+TRIAGE_EMBEDDER = "mpnet-base"
+"""Chosen over MiniLM on the dev split: fewer false alarms and missed crises (see notebooks)."""
+
+
+@dataclass
+class Context:
+    settings: Settings
+    config_file: Path | None = None
+    _store: Store | None = None
+    _triage: Triage | None = None
+
+    def with_llm(self, **overrides: Any) -> Context:
+        """A context whose language-model settings take CLI flags into account."""
+        if not any(v is not None for v in overrides.values()):
+            return self
+        return Context(load_settings(self.config_file, **overrides), self.config_file,
+                       self._store, self._triage)
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = open_store(self.settings.db_path, self.settings.key_path)
+        return self._store
+
+    @property
+    def triage(self) -> Triage:
+        if self._triage is None:
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            embedder = require(self.settings.models_dir, TRIAGE_EMBEDDER)
+            self._triage = Triage(embedder, self.settings.home / "cache")
+        return self._triage
+
+    def open_model(self) -> LanguageModel:
+        return open_language_model(self.settings)
+
+    @property
+    def generation(self) -> GenerationOptions:
+        return GenerationOptions(max_tokens=self.settings.llm_max_tokens,
+                                 temperature=self.settings.llm_temperature)
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()

@@ -1,0 +1,182 @@
+"""One coaching session: triage each message, answer it, store every turn as it happens.
+
+The order inside a turn is the safety design:
+1. the patient's words are committed (nothing said is ever lost);
+2. triage runs before any model; crisis and emergency get a fixed reply and a flag;
+3. only then is the model asked, and each sentence it writes is checked before it is shown;
+4. the reply is committed; if the process dies or the patient interrupts, what was
+   said so far is stored as `interrupted`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, select
+
+from coach import goals as goals_mod
+from coach.llm.base import GenerationOptions, LanguageModel, LLMError, Message
+from coach.memory import close_session, memory_lines
+from coach.persona import system_prompt
+from coach.safety import Category, Triage, TriageResult, check_output, fixed_reply
+from coach.safety.output_check import SAFE_REPLACEMENT
+from coach.sentences import split_sentences
+from coach.store.db import Store
+from coach.store.schema import CoachSession, Flag, Goal, Patient, Turn
+
+HISTORY_TURNS = 12
+"""Earlier turns of this session sent with each request; older ones live in the summary."""
+
+FAILED_REPLY = (
+    "I'm sorry, I'm having trouble answering right now. What you said is saved. "
+    "If anything feels urgent, please contact your care team."
+)
+
+
+class ConversationError(Exception):
+    pass
+
+
+@dataclass
+class TurnOutcome:
+    """What happened in the last turn, for the CLI, benchmarks and tests."""
+
+    triage: TriageResult
+    text: str = ""
+    source: str = ""
+    status: str = "complete"
+    blocked: list[str] = field(default_factory=list)
+    patient_turn_id: int = 0
+    coach_turn_id: int = 0
+    flag_id: int | None = None
+
+
+class Conversation:
+    """A patient's sitting with the coach. Use `reply(text)` and iterate the sentences."""
+
+    def __init__(self, store: Store, patient_id: int, triage: Triage,
+                 model: Callable[[], LanguageModel], options: GenerationOptions,
+                 locale: str = "US") -> None:
+        self.store = store
+        self.triage = triage
+        self._model_factory = model
+        self._model: LanguageModel | None = None
+        self.options = options
+        self.locale = locale
+        with store.session() as db:
+            patient = db.get(Patient, patient_id)
+            if patient is None:
+                raise ConversationError(
+                    f"no patient with id {patient_id}; see `coach patients list`"
+                )
+            self.patient_name = patient.address_as
+            session = CoachSession(patient_id=patient_id)
+            db.add(session)
+            db.flush()
+            self.session_id = session.id
+            self.patient_id = patient_id
+            active = db.scalars(select(Goal).where(Goal.patient_id == patient_id,
+                                                   Goal.status == "active")).all()
+            goal_lines = [goals_mod.describe(g, goals_mod.progress(db, g)) for g in active]
+            memories = memory_lines(db, patient_id, exclude_session=session.id)
+            self.system = system_prompt(patient, goal_lines, memories)
+        self.last: TurnOutcome | None = None
+
+    @property
+    def model(self) -> LanguageModel:
+        """Loaded on first need: a session that only ever gets fixed replies never loads one."""
+        if self._model is None:
+            self._model = self._model_factory()
+        return self._model
+
+    def _add_turn(self, role: str, text: str, **kw: object) -> int:
+        with self.store.session() as db:
+            last = db.scalar(select(func.coalesce(func.max(Turn.idx), -1))
+                             .where(Turn.session_id == self.session_id))
+            idx = (last if last is not None else -1) + 1
+            turn = Turn(session_id=self.session_id, idx=idx, role=role, text=text, **kw)
+            db.add(turn)
+            db.flush()
+            return turn.id
+
+    def _history(self) -> list[Message]:
+        with self.store.session() as db:
+            turns = db.scalars(
+                select(Turn).where(Turn.session_id == self.session_id)
+                .order_by(Turn.idx.desc()).limit(HISTORY_TURNS)
+            ).all()
+        return [Message("user" if t.role == "patient" else "assistant", t.text)
+                for t in reversed(turns)]
+
+    def reply(self, text: str) -> Iterator[str]:
+        """Yield the coach's reply sentence by sentence; `self.last` says what happened."""
+        text = text.strip()
+        if not text:
+            raise ConversationError("the message is empty")
+        result = self.triage(text)
+        outcome = TurnOutcome(result)
+        self.last = outcome
+        outcome.patient_turn_id = self._add_turn("patient", text, triage=result.category.value,
+                                                 meta={"triage_reason": result.reason})
+        if result.category is not Category.NONE:
+            yield from self._fixed(outcome)
+            return
+        yield from self._generate(outcome)
+
+    def _fixed(self, outcome: TurnOutcome) -> Iterator[str]:
+        result = outcome.triage
+        reply = fixed_reply(result.category, self.locale, result.subtype)
+        outcome.text, outcome.source = reply.text, reply.reply_id
+        outcome.coach_turn_id = self._add_turn("coach", reply.text, source=reply.reply_id)
+        if result.category.flags_clinician:
+            with self.store.session() as db:
+                flag = Flag(patient_id=self.patient_id, session_id=self.session_id,
+                            turn_id=outcome.patient_turn_id, category=result.category.value,
+                            reason=result.reason)
+                db.add(flag)
+                db.flush()
+                outcome.flag_id = flag.id
+        yield reply.text
+
+    def _generate(self, outcome: TurnOutcome) -> Iterator[str]:
+        messages = [Message("system", self.system), *self._history()]
+        shown: list[str] = []
+        outcome.source = f"model:{self.model.name}"
+        outcome.status = "interrupted"
+        try:
+            for sentence in split_sentences(self.model.stream(messages, self.options)):
+                verdict = check_output(sentence)
+                if not verdict.ok:
+                    outcome.blocked.append(f"{verdict.reason}: {sentence}")
+                    # One unsafe sentence taints what follows it: stop and point to the team.
+                    shown.append(SAFE_REPLACEMENT)
+                    yield SAFE_REPLACEMENT
+                    break
+                shown.append(sentence)
+                yield sentence
+            outcome.status = "complete"
+        except LLMError:
+            outcome.status = "failed"
+            shown.append(FAILED_REPLY)
+            yield FAILED_REPLY
+        finally:
+            outcome.text = " ".join(shown)
+            meta: dict[str, object] = {"blocked": outcome.blocked} if outcome.blocked else {}
+            stats = getattr(self.model, "last_stats", None)
+            if stats is not None:
+                meta.update(prompt_tokens=stats.prompt_tokens, reused_tokens=stats.reused_tokens)
+            outcome.coach_turn_id = self._add_turn("coach", outcome.text or "", source=outcome.source,
+                                                   status=outcome.status, meta=meta)
+
+    def end(self) -> None:
+        with self.store.session() as db:
+            session = db.get(CoachSession, self.session_id)
+            if session is not None:
+                close_session(db, session)
+
+    def close(self) -> None:
+        self.end()
+        if self._model is not None:
+            self._model.close()
+            self._model = None

@@ -1,0 +1,94 @@
+"""SMART goals and check-ins: what the patient is working on and how it is going."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from coach.store.schema import CheckIn, Goal
+
+PERIODS = ("day", "week")
+
+
+class GoalError(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class GoalProgress:
+    """Progress as a patient would describe it: how often the target was met lately."""
+
+    goal_id: int
+    periods_logged: int
+    periods_met: int
+    latest_value: float | None
+    latest_day: date | None
+
+    @property
+    def rate(self) -> float:
+        return self.periods_met / self.periods_logged if self.periods_logged else 0.0
+
+
+def add_goal(db: Session, patient_id: int, description: str, measure: str, target: float,
+             unit: str = "", period: str = "day", due_date: date | None = None) -> Goal:
+    if period not in PERIODS:
+        raise GoalError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
+    if target <= 0:
+        raise GoalError("a goal's target must be a positive number")
+    if not description.strip() or not measure.strip():
+        raise GoalError("a goal needs a description and a measure")
+    if due_date is not None and due_date < date.today():
+        raise GoalError(f"the due date {due_date} is in the past")
+    goal = Goal(patient_id=patient_id, description=description.strip(), measure=measure.strip(),
+                target=target, unit=unit.strip(), period=period, due_date=due_date)
+    db.add(goal)
+    db.flush()
+    return goal
+
+
+def check_in(db: Session, goal: Goal, value: float, day: date | None = None,
+             note: str = "") -> CheckIn:
+    if value < 0:
+        raise GoalError("a check-in value cannot be negative")
+    checkin = CheckIn(goal_id=goal.id, value=value, day=day or date.today(), note=note.strip())
+    db.add(checkin)
+    db.flush()
+    return checkin
+
+
+def _period_key(goal: Goal, day: date) -> date:
+    return day - timedelta(days=day.weekday()) if goal.period == "week" else day
+
+
+def progress(db: Session, goal: Goal, lookback_days: int = 28) -> GoalProgress:
+    since = date.today() - timedelta(days=lookback_days)
+    rows = db.scalars(
+        select(CheckIn).where(CheckIn.goal_id == goal.id, CheckIn.day >= since)
+        .order_by(CheckIn.day, CheckIn.id)
+    ).all()
+    totals: dict[date, float] = {}
+    for row in rows:
+        key = _period_key(goal, row.day)
+        # Daily goals record the day's value (the last report wins); weekly goals add up.
+        totals[key] = totals.get(key, 0.0) + row.value if goal.period == "week" else row.value
+    met = sum(1 for v in totals.values() if v >= goal.target)
+    latest = rows[-1] if rows else None
+    return GoalProgress(goal.id, len(totals), met, latest.value if latest else None,
+                        latest.day if latest else None)
+
+
+def describe(goal: Goal, prog: GoalProgress) -> str:
+    """One line for the prompt and the CLI."""
+    unit = f" {goal.unit}" if goal.unit else ""
+    text = f"{goal.description}: {goal.target:g}{unit} of {goal.measure} per {goal.period}"
+    if goal.due_date:
+        text += f", by {goal.due_date.isoformat()}"
+    if prog.periods_logged:
+        text += (f" (target met {prog.periods_met} of {prog.periods_logged} {goal.period}s "
+                 f"logged lately; last {prog.latest_value:g}{unit} on {prog.latest_day})")
+    else:
+        text += " (no check-ins yet)"
+    return text

@@ -1,0 +1,129 @@
+"""In-process GGUF models through llama.cpp: the default, fast on a CPU.
+
+The system prompt (persona, profile, memory) is the same for every turn of a
+session, so its KV cache is computed once and kept: llama.cpp already reuses the
+longest common token prefix with its previous call, and we also keep snapshots
+of recent system prefixes so that switching between patients (as the web app
+does) does not re-read the whole persona each time.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from coach.llm.base import GenerationOptions, LLMError, Message, TurnStats
+
+PREFIX_SNAPSHOTS = 4
+
+
+def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
+class LlamaCppModel:
+    """A GGUF chat model; `stream` reuses the cached system prefix between turns."""
+
+    def __init__(self, path: Path, *, n_ctx: int = 4096, threads: int = 0,
+                 gpu_layers: int = 0, name: str | None = None) -> None:
+        try:
+            from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError as exc:  # pragma: no cover - install problem
+            raise LLMError(f"llama-cpp-python is not installed ({exc}); run `make demo`") from exc
+        if not path.is_file():
+            raise LLMError(f"GGUF model file {path} does not exist; run `coach models`")
+        self.name = name or path.stem
+        self.last_stats = TurnStats()
+        try:
+            self._llm = Llama(
+                model_path=str(path),
+                n_ctx=n_ctx,
+                n_threads=threads or (os.cpu_count() or 2),
+                n_gpu_layers=gpu_layers,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError) as exc:
+            raise LLMError(f"llama.cpp could not load {path}: {exc}") from exc
+        meta = self._llm.metadata
+        template = meta.get("tokenizer.chat_template")
+        if not template:
+            raise LLMError(f"{path} carries no chat template; use an instruct GGUF")
+        eos = self._llm.detokenize([self._llm.token_eos()]).decode("utf-8", "ignore")
+        bos = self._llm.detokenize([self._llm.token_bos()]).decode("utf-8", "ignore")
+        self._formats = {
+            flag: Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos,
+                                      add_generation_prompt=flag)
+            for flag in (True, False)
+        }
+        self._snapshots: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+
+    def _tokens(self, messages: Sequence[Message], generation_prompt: bool) -> list[int]:
+        chat = [{"role": m.role, "content": m.content} for m in messages]
+        prompt = self._formats[generation_prompt](messages=chat).prompt
+        return list(self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+    def _prepare_prefix(self, prefix: list[int], full: list[int]) -> None:
+        """Make sure the model's cache holds the system prefix before generation starts."""
+        llm = self._llm
+        cached = _common_prefix(llm._input_ids[: llm.n_tokens].tolist(), full)
+        if not prefix or cached >= len(prefix):
+            return
+        key = tuple(prefix)
+        state = self._snapshots.get(key)
+        if state is not None:
+            llm.load_state(state)
+            self._snapshots.move_to_end(key)
+            return
+        llm.reset()
+        llm.eval(prefix)
+        self._snapshots[key] = llm.save_state()
+        while len(self._snapshots) > PREFIX_SNAPSHOTS:
+            self._snapshots.popitem(last=False)
+
+    def fit(self, messages: Sequence[Message], max_tokens: int) -> list[Message]:
+        """Drop the oldest turns (never the system prompt or the last message) to fit the context."""
+        kept = list(messages)
+        budget = self._llm.n_ctx() - max_tokens - 8
+        while len(kept) > 2 and len(self._tokens(kept, True)) > budget:
+            del kept[1]
+        return kept
+
+    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[str]:
+        messages = self.fit(messages, options.max_tokens)
+        full = self._tokens(messages, True)
+        prefix: list[int] = []
+        if messages and messages[0].role == "system":
+            prefix = self._tokens(messages[:1], False)
+            if full[: len(prefix)] != prefix:
+                prefix = []
+        self._prepare_prefix(prefix, full)
+        llm = self._llm
+        reused = _common_prefix(llm._input_ids[: llm.n_tokens].tolist(), full[:-1])
+        stats = TurnStats(prompt_tokens=len(full), reused_tokens=reused)
+        self.last_stats = stats
+        pieces = llm.create_completion(
+            prompt=full,
+            max_tokens=options.max_tokens,
+            temperature=options.temperature,
+            stop=list(options.stop) or None,
+            seed=options.seed,
+            stream=True,
+        )
+        for chunk in pieces:
+            text = chunk["choices"][0]["text"]
+            if text:
+                stats.generated_tokens += 1
+                yield text
+
+    def close(self) -> None:
+        self._snapshots.clear()
+        self._llm.close()

@@ -1,0 +1,113 @@
+"""A small classifier for what rules cannot list.
+
+"I've sorted out who gets my tools" and "I won't be around to see the garden"
+share no keyword with "I want to die", but they sit near it in embedding space,
+so the main features are the bundled MiniLM sentence embeddings. Patients type
+on phones and speech recognition garbles words ("tablits", "hurtin myself"),
+which shifts embeddings a lot, so character n-grams are added: a misspelt word
+still shares most of its n-grams with the right one. A logistic regression over
+both was the best of the options compared on the dev split (see
+notebooks/triage_features.py). Fitting takes seconds; the fitted model is cached
+by the hash of the training files and refitted when they change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from coach.safety.categories import Category
+from coach.safety.dataset import Example, load_train, train_files
+from knowledge.embeddings import Embedder
+
+LABELS: tuple[Category, ...] = tuple(Category)
+MODEL_VERSION = "2"
+
+# Decision thresholds. Crisis and emergency are deliberately low: a missed crisis
+# costs far more than a caring reply to someone who was fine. Chosen on the dev
+# split (never on the sealed test split).
+THRESHOLDS: dict[Category, float] = {
+    Category.CRISIS: 0.20,
+    Category.EMERGENCY: 0.20,
+    Category.OUT_OF_SCOPE: 0.45,
+}
+
+
+@dataclass(frozen=True)
+class Prediction:
+    scores: dict[Category, float]
+    nearest: str
+    """The most similar training example, shown to clinicians as evidence."""
+    nearest_category: Category
+    similarity: float
+
+
+def _features(vecs: NDArray[np.float32], texts: list[str], ngrams: Any) -> Any:
+    from scipy.sparse import csr_matrix, hstack
+
+    return hstack([csr_matrix(vecs), ngrams.transform([t.lower() for t in texts])]).tocsr()
+
+
+def fit(vecs: NDArray[np.float32], texts: list[str], labels: NDArray[np.int64]) -> tuple[Any, Any]:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)
+    ngrams.fit([t.lower() for t in texts])
+    clf = LogisticRegression(C=32.0, max_iter=5000, class_weight="balanced")
+    clf.fit(_features(vecs, texts, ngrams), labels)
+    return ngrams, clf
+
+
+class TriageClassifier:
+    def __init__(self, embedder: Embedder, cache_dir: Path) -> None:
+        self.embedder = embedder
+        self.examples: list[Example] = load_train()
+        digest = hashlib.sha256(
+            MODEL_VERSION.encode() + b"".join(p.read_bytes() for p in train_files())
+        ).hexdigest()[:16]
+        cache = cache_dir / f"triage-{digest}.pkl"
+        texts = [e.text for e in self.examples]
+        if cache.is_file():
+            # Written by this class below, in the user's own cache: trusted input.
+            with cache.open("rb") as fh:
+                self.train_vecs, self.ngrams, self.clf = pickle.load(fh)
+        else:
+            self.train_vecs = embedder.embed(texts)
+            labels = np.array([LABELS.index(e.category) for e in self.examples])
+            self.ngrams, self.clf = fit(self.train_vecs, texts, labels)
+            cache_dir.mkdir(parents=True, exist_ok=True)
+            tmp = cache.with_suffix(".tmp")
+            with tmp.open("wb") as fh:
+                pickle.dump((self.train_vecs, self.ngrams, self.clf), fh)
+            tmp.replace(cache)
+
+    def predict(self, texts: list[str]) -> list[Prediction]:
+        vecs = self.embedder.embed(texts)
+        raw = self.clf.predict_proba(_features(vecs, texts, self.ngrams))
+        probs = np.zeros((len(texts), len(LABELS)))
+        probs[:, self.clf.classes_] = raw
+        sims = vecs @ self.train_vecs.T
+        out = []
+        for row, sim in zip(probs, sims, strict=True):
+            j = int(np.argmax(sim))
+            out.append(Prediction(
+                {c: float(p) for c, p in zip(LABELS, row, strict=True)},
+                self.examples[j].text, self.examples[j].category, float(sim[j]),
+            ))
+        return out
+
+
+def decide(scores: dict[Category, float],
+           thresholds: dict[Category, float] = THRESHOLDS) -> Category:
+    """The most urgent category whose probability clears its threshold."""
+    for category in (Category.CRISIS, Category.EMERGENCY, Category.OUT_OF_SCOPE):
+        if scores[category] >= thresholds[category]:
+            return category
+    return Category.NONE

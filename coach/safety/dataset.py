@@ -1,0 +1,48 @@
+"""The triage examples we wrote, in three splits.
+
+- train (`triage_train*.jsonl`): what the classifier is fitted on.
+- dev (`triage_dev.jsonl`): never trained on, but its errors were read while
+  choosing features and thresholds, so its figures are optimistic.
+- test (`triage_test.jsonl`): written separately and sealed: never trained on,
+  never tuned on, its items not read by developers. The figure to quote.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from coach.safety.categories import Category
+
+DATA = Path(__file__).parent / "data"
+DEV = DATA / "triage_dev.jsonl"
+TEST = DATA / "triage_test.jsonl"
+
+
+def train_files() -> list[Path]:
+    return sorted(DATA.glob("triage_train*.jsonl"))
+
+
+@dataclass(frozen=True)
+class Example:
+    text: str
+    category: Category
+    kind: str
+
+
+def load_examples(path: Path) -> list[Example]:
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            out.append(Example(row["text"], Category(row["category"]), row.get("kind", "")))
+        except (json.JSONDecodeError, KeyError, ValueError) as exc:
+            raise ValueError(f"{path.name} line {n}: {exc}") from exc
+    return out
+
+
+def load_train() -> list[Example]:
+    return [e for path in train_files() for e in load_examples(path)]

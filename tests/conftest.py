@@ -1,0 +1,43 @@
+"""Shared fixtures: a throwaway COACH_HOME per test, and the real assembled models.
+
+`make test` runs `coach models` first, so the real models are in the normal
+cache; tests read them from there and write databases to temporary homes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from coach.config import Settings, load_settings
+from coach.provision import ProvisionError, require
+
+MODELS_DIR = load_settings().models_dir
+
+
+def model_path(name: str) -> Path:
+    try:
+        return require(MODELS_DIR, name)
+    except ProvisionError as exc:
+        pytest.fail(f"{exc} (make test assembles models before running tests)")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings for a fresh install whose models are the shared, real ones."""
+    for var in [v for v in os.environ if v.startswith("COACH_")]:
+        monkeypatch.delenv(var)
+    monkeypatch.setenv("COACH_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COACH_MODELS_PATH", str(MODELS_DIR))
+    yield load_settings()
+
+
+@pytest.fixture(scope="session")
+def triage(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    from coach.cli.context import TRIAGE_EMBEDDER
+    from coach.safety import Triage
+
+    return Triage(model_path(TRIAGE_EMBEDDER), tmp_path_factory.mktemp("triage-cache"))

@@ -1,0 +1,50 @@
+from pathlib import Path
+
+import pytest
+
+from coach.config import ConfigError, load_settings
+
+
+def test_precedence_file_then_env_then_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COACH_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_text('llm_model = "from-file"\nlocale = "UK"\nllm_threads = 3\n')
+    assert load_settings().llm_model == "from-file"
+    assert load_settings().llm_threads == 3
+    monkeypatch.setenv("COACH_LLM_MODEL", "from-env")
+    settings = load_settings()
+    assert settings.llm_model == "from-env"
+    assert settings.locale == "UK"
+    assert load_settings(llm_model="from-flag").llm_model == "from-flag"
+
+
+def test_home_defaults_and_models_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COACH_HOME", str(tmp_path))
+    settings = load_settings()
+    assert settings.db_path == tmp_path / "coach.db"
+    assert settings.key_path == tmp_path / "db.key"
+    assert settings.models_dir == tmp_path / "models"
+    monkeypatch.setenv("COACH_MODELS_PATH", str(tmp_path / "shared"))
+    assert load_settings().models_dir == tmp_path / "shared"
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('llm_backend = "gpt"', "llm_backend must be"),
+        ('llm_backend = "openai"', "needs llm_url"),
+        ("llm_threads = 'many'", "invalid value"),
+        ("colour = 'blue'", "unknown setting"),
+        ("not toml ===", "not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                      content: str, message: str) -> None:
+    monkeypatch.setenv("COACH_HOME", str(tmp_path))
+    (tmp_path / "config.toml").write_text(content)
+    with pytest.raises(ConfigError, match=message):
+        load_settings()
+
+
+def test_missing_explicit_config_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(tmp_path / "nope.toml")

@@ -1,0 +1,136 @@
+"""A coaching session end to end: triage before the model, checks after it, every turn stored."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import pytest
+from sqlalchemy import select
+
+from coach.config import Settings
+from coach.conversation import Conversation, ConversationError
+from coach.llm import GenerationOptions, LanguageModel, Message, TurnStats
+from coach.llm.llamacpp import LlamaCppModel
+from coach.store import CoachSession, Flag, Patient, Turn, open_store
+from tests.conftest import model_path
+
+pytestmark = pytest.mark.slow
+
+
+class ScriptedModel:
+    """A test double standing in for the language model inside this unit test only."""
+
+    name = "scripted"
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
+        self.seen: list[Sequence[Message]] = []
+        self.last_stats = TurnStats()
+
+    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[str]:
+        self.seen.append(list(messages))
+        yield from self.pieces
+
+    def close(self) -> None:
+        pass
+
+
+def _setup(home: Settings):  # type: ignore[no-untyped-def]
+    store = open_store(home.db_path, home.key_path)
+    with store.session() as db:
+        p = Patient(name="Rosa Diaz", preferred_name="Rosa", conditions=["heart failure"],
+                    medications=["furosemide"], goals_text="garden again")
+        db.add(p)
+        db.flush()
+        return store, p.id
+
+
+def test_crisis_gets_fixed_reply_and_flag_without_loading_a_model(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    store, pid = _setup(home)
+
+    def no_model() -> LanguageModel:
+        raise AssertionError("a crisis reply must not need a language model")
+
+    conv = Conversation(store, pid, triage, no_model, GenerationOptions(), locale="UK")
+    reply = " ".join(conv.reply("honestly everyone would be better off without me"))
+    assert "116 123" in reply
+    assert conv.last is not None and conv.last.flag_id is not None
+    with store.session() as db:
+        flag = db.scalars(select(Flag)).one()
+        assert flag.category == "crisis" and flag.patient_id == pid
+        turns = db.scalars(select(Turn).order_by(Turn.idx)).all()
+        assert [t.role for t in turns] == ["patient", "coach"]
+        assert turns[1].source == "crisis-v1"
+    conv.close()
+    store.close()
+
+
+def test_output_check_replaces_a_dose_instruction(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    store, pid = _setup(home)
+    model = ScriptedModel(["Well done on the gardening. ", "Take 40 mg of furosemide ",
+                           "twice a day. ", "You will feel great."])
+    conv = Conversation(store, pid, triage, lambda: model, GenerationOptions())
+    sentences = list(conv.reply("I did some weeding today"))
+    assert sentences[0] == "Well done on the gardening."
+    assert "care team" in sentences[1] and len(sentences) == 2
+    assert conv.last is not None and conv.last.blocked
+    # The system prompt carried the patient's profile.
+    assert "Rosa" in model.seen[0][0].content and "furosemide" in model.seen[0][0].content
+    conv.close()
+    store.close()
+
+
+def test_memory_of_earlier_sessions_goes_into_the_prompt(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    store, pid = _setup(home)
+    first = Conversation(store, pid, triage, lambda: ScriptedModel(["Lovely. "]), GenerationOptions())
+    list(first.reply("I planted tomatoes with my grandson on Sunday"))
+    first.close()
+    model = ScriptedModel(["Welcome back. "])
+    second = Conversation(store, pid, triage, lambda: model, GenerationOptions())
+    list(second.reply("hello again"))
+    assert "planted tomatoes" in model.seen[0][0].content
+    second.close()
+    with store.session() as db:
+        sessions = db.scalars(select(CoachSession).order_by(CoachSession.id)).all()
+        assert "tomatoes" in sessions[0].summary and sessions[0].ended_at is not None
+    store.close()
+
+
+def test_interrupted_reply_is_stored_as_interrupted(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    store, pid = _setup(home)
+    model = ScriptedModel(["First thing to say. ", "Second thing to say. ", "Third."])
+    conv = Conversation(store, pid, triage, lambda: model, GenerationOptions())
+    stream = conv.reply("tell me about walking")
+    assert next(stream) == "First thing to say."
+    stream.close()  # the patient barged in
+    with store.session() as db:
+        coach_turn = db.scalars(select(Turn).where(Turn.role == "coach")).one()
+        assert coach_turn.status == "interrupted" and coach_turn.text == "First thing to say."
+    conv.close()
+    store.close()
+
+
+def test_real_model_turn_streams_and_reuses_cache(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    store, pid = _setup(home)
+    model = LlamaCppModel(model_path("smollm2-135m"), n_ctx=2048, threads=2)
+    conv = Conversation(store, pid, triage, lambda: model,
+                        GenerationOptions(max_tokens=40, temperature=0.0, seed=3))
+    assert list(conv.reply("I walked to the shop today"))
+    assert list(conv.reply("and I slept well"))
+    with store.session() as db:
+        turns = db.scalars(select(Turn).order_by(Turn.idx)).all()
+        assert [t.role for t in turns] == ["patient", "coach", "patient", "coach"]
+        assert turns[3].meta["reused_tokens"] > 300  # the system prompt came from the KV cache
+    conv.close()
+    store.close()
+
+
+def test_unknown_patient_and_empty_message(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    store, pid = _setup(home)
+    with pytest.raises(ConversationError, match="no patient with id 999"):
+        Conversation(store, 999, triage, lambda: ScriptedModel([]), GenerationOptions())
+    conv = Conversation(store, pid, triage, lambda: ScriptedModel([]), GenerationOptions())
+    with pytest.raises(ConversationError, match="empty"):
+        list(conv.reply("   "))
+    conv.close()
+    store.close()

@@ -1,0 +1,88 @@
+"""Rules and the output check, without any model."""
+
+import pytest
+
+from coach.safety import Category, check_output, fixed_reply
+from coach.safety.rules import match_rules
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("I want to kill myself", Category.CRISIS),
+        ("everyone would be better off without me", Category.CRISIS),
+        ("I've been giving away my things", Category.CRISIS),
+        ("I cut myself again last night", Category.CRISIS),
+        ("I'm going to finish myself off", Category.CRISIS),
+        ("some days I think about topping myself", Category.CRISIS),
+        ("my son hits me when he's drunk", Category.CRISIS),
+        ("my chest feels tight and it's going down my left arm", Category.EMERGENCY),
+        ("her face is drooping on one side", Category.EMERGENCY),
+        ("I can't catch my breath even sitting down", Category.EMERGENCY),
+        ("should I double my metformin tonight?", Category.OUT_OF_SCOPE),
+        ("do I have diabetes?", Category.OUT_OF_SCOPE),
+    ],
+)
+def test_rules_catch_the_unmistakable(text: str, category: Category) -> None:
+    rule = match_rules(text)
+    assert rule is not None and rule.category is category
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "this workout is killing me",
+        "I'm dying to try that recipe",
+        "my feet are killing me after that walk",
+        "I could murder a cup of tea",
+        "that bill nearly gave me a heart attack",
+        "what are the warning signs of a stroke?",
+        "I had chest pain in 2019 and it turned out to be reflux",
+        "I walked 20 minutes today",
+        "I finished the whole pie myself",
+        "we jumped off the boat into the sea on holiday",
+    ],
+)
+def test_rules_stay_quiet_on_idioms_and_benign(text: str) -> None:
+    assert match_rules(text) is None
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Take 500 mg of metformin twice a day.",
+        "You could double your dose tomorrow.",
+        "Try to stop taking the amlodipine for a week.",
+        "It sounds like you have an infection.",
+        "You probably have diabetes.",
+        "Take an extra tablet tonight.",
+    ],
+)
+def test_output_check_blocks_doses_and_diagnoses(sentence: str) -> None:
+    assert not check_output(sentence).ok
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "A ten minute walk after lunch is a great start.",
+        "Take an extra walk today if you feel up to it.",
+        "Keep taking your tablets as prescribed, and ask your pharmacist if you're unsure.",
+        "Aim for 7000 steps a day.",
+        "How did that feel?",
+    ],
+)
+def test_output_check_allows_coaching(sentence: str) -> None:
+    assert check_output(sentence).ok
+
+
+def test_fixed_replies_use_locale_numbers() -> None:
+    assert "988" in fixed_reply(Category.CRISIS, "US").text
+    assert "116 123" in fixed_reply(Category.CRISIS, "UK").text
+    assert "112" in fixed_reply(Category.EMERGENCY, "EU").text
+    assert "999" in fixed_reply(Category.EMERGENCY, "UK").text
+    abuse = fixed_reply(Category.CRISIS, "US", "abuse")
+    assert abuse.reply_id == "crisis-abuse-v1" and "1-800-799-7233" in abuse.text
+    assert "care team" in fixed_reply(Category.OUT_OF_SCOPE).text
+    with pytest.raises(ValueError):
+        fixed_reply(Category.NONE)

@@ -1,0 +1,21 @@
+from coach.sentences import split_sentences
+
+
+def test_streams_sentences_as_they_complete() -> None:
+    pieces = ["Well done", " on the walk! Dr. Smith", " said 1.5 miles is fine.", " How was it", "?"]
+    out = list(split_sentences(pieces))
+    assert out == ["Well done on the walk!", "Dr. Smith said 1.5 miles is fine.", "How was it?"]
+
+
+def test_yields_first_sentence_before_the_stream_ends() -> None:
+    def pieces():  # type: ignore[no-untyped-def]
+        yield "That sounds like a good plan. "
+        raise AssertionError("the first sentence should have been yielded already")
+
+    gen = split_sentences(pieces())
+    assert next(gen) == "That sounds like a good plan."
+
+
+def test_short_fragments_and_lists() -> None:
+    assert list(split_sentences(["Ok. Let's", " try a walk."])) == ["Ok. Let's try a walk."]
+    assert list(split_sentences(["1. Walk.\n\n2. Rest."])) == ["1. Walk.", "2. Rest."]
