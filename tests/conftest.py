@@ -36,8 +36,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
 
 
 @pytest.fixture(scope="session")
-def triage(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
-    from coach.cli.context import TRIAGE_EMBEDDER
-    from coach.safety import Triage
+def triage():  # type: ignore[no-untyped-def]
+    from coach.cli.context import TRIAGE_EMBEDDER, open_triage
 
-    return Triage(model_path(TRIAGE_EMBEDDER), tmp_path_factory.mktemp("triage-cache"))
+    model_path(TRIAGE_EMBEDDER)
+    return open_triage(load_settings())

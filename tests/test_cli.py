@@ -24,6 +24,7 @@ def run(*args: str, stdin: str | None = None, ok: bool = True) -> subprocess.Com
     if ok:
         assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr, proc.stderr
+    assert "ERROR CORE" not in proc.stderr, proc.stderr  # SQLCipher's own log stays quiet
     return proc
 
 
@@ -111,7 +112,8 @@ def test_killing_chat_mid_reply_loses_no_earlier_turn(home: Settings) -> None:
 def test_models_and_doctor_json(home: Settings) -> None:
     rows = json.loads(run("models", "--list", "--json").stdout)
     assert {r["name"] for r in rows} >= {"qwen2.5-1.5b", "smollm2-135m", "whisper-base",
-                                          "whisper-tiny.en", "piper-joe", "minilm-l6"}
+                                          "whisper-tiny.en", "piper-joe", "minilm-l6",
+                                          "mpnet-base"}
     assert all(r["ready"] for r in rows)
     report = json.loads(run("doctor", "--json").stdout)
     assert report["ready"] is True

@@ -17,6 +17,15 @@ TRIAGE_EMBEDDER = "mpnet-base"
 """Chosen over MiniLM on the dev split: fewer false alarms and missed crises (see notebooks)."""
 
 
+def triage_cache_dir(settings: Settings) -> Path:
+    """The fitted classifier is derived from bundled data only, so it lives beside the models."""
+    return settings.models_dir / "derived"
+
+
+def open_triage(settings: Settings) -> Triage:
+    return Triage(require(settings.models_dir, TRIAGE_EMBEDDER), triage_cache_dir(settings))
+
+
 @dataclass
 class Context:
     settings: Settings
@@ -41,8 +50,7 @@ class Context:
     def triage(self) -> Triage:
         if self._triage is None:
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-            embedder = require(self.settings.models_dir, TRIAGE_EMBEDDER)
-            self._triage = Triage(embedder, self.settings.home / "cache")
+            self._triage = open_triage(self.settings)
         return self._triage
 
     def open_model(self) -> LanguageModel:

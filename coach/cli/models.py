@@ -21,6 +21,7 @@ from rich.progress import (
 from rich.table import Table
 
 from coach.catalog import CATALOG, get_model
+from coach.cli.context import TRIAGE_EMBEDDER, open_triage, triage_cache_dir
 from coach.cli.main import JsonOpt, console, fail, print_json
 from coach.provision import ProvisionError, assemble_model, entry_path, is_ready, model_status
 
@@ -79,11 +80,18 @@ def models(
                 fail(f"model {model.name}: {exc}")
             progress.update(task, completed=model.size)
             done.append({"name": model.name, "path": str(path), "status": "verified"})
+    if any(row["name"] == TRIAGE_EMBEDDER for row in done):
+        # Fit the triage classifier now (once, about a minute on 2 cores) rather than
+        # making the first patient message wait for it.
+        with console.status("preparing the safety triage classifier (once)", spinner="dots"):
+            open_triage(settings)
+        done.append({"name": "triage-classifier", "path": str(triage_cache_dir(settings)),
+                     "status": "fitted"})
     if as_json:
         print_json(done)
     else:
         for row in done:
-            console.print(f"[green]ready[/] {row['name']:<16} {row['path']}")
+            console.print(f"[green]ready[/] {row['name']:<18} {row['path']}", highlight=False)
 
 
 def _openxr_runtime() -> str:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from coach import goals as goals_mod
 from coach.cli.main import JsonOpt, console, fail, print_json
@@ -97,10 +98,7 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     console.print(table)
 
 
-def _get_patient(db: object, patient_id: int) -> Patient:
-    from sqlalchemy.orm import Session
-
-    assert isinstance(db, Session)
+def _get_patient(db: Session, patient_id: int) -> Patient:
     patient = db.get(Patient, patient_id)
     if patient is None:
         fail(f"no patient with id {patient_id}; see `coach patients list`")

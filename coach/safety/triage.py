@@ -6,7 +6,7 @@ from pathlib import Path
 
 from coach.safety.categories import Category, TriageResult
 from coach.safety.classifier import Prediction, TriageClassifier, decide
-from coach.safety.rules import match_rules, strip_idioms
+from coach.safety.rules import match_rules
 from knowledge.embeddings import Embedder
 
 MAX_CHARS = 4000
@@ -23,7 +23,9 @@ class Triage:
 
     def many(self, texts: list[str]) -> list[TriageResult]:
         cleaned = [t.strip()[:MAX_CHARS] for t in texts]
-        predictions = self.classifier.predict([strip_idioms(t) or t for t in cleaned])
+        # The classifier learned idioms from its examples and sees the text as written;
+        # idiom stripping is only for the rules (see rules.match_rules).
+        predictions = self.classifier.predict(cleaned)
         return [self._combine(t, p) for t, p in zip(cleaned, predictions, strict=True)]
 
     @staticmethod

@@ -49,6 +49,12 @@ def make_engine(path: Path, key: str) -> Engine:
     url = URL.create("sqlite+pysqlcipher", password=key_literal(key), database=str(path))
     engine = create_engine(url, connect_args={"timeout": 30})
 
+    @event.listens_for(engine, "connect", insert=True)
+    def _quiet(dbapi_conn: Any, _record: Any) -> None:
+        # Runs before the dialect's PRAGMA key: SQLCipher would otherwise print its own
+        # log lines to stderr on a wrong key, ahead of our message.
+        dbapi_conn.execute("PRAGMA cipher_log_level = NONE")
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         _check_readable(dbapi_conn, path)
