@@ -10,6 +10,7 @@ The order inside a turn is the safety design:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -57,7 +58,7 @@ class Conversation:
 
     def __init__(self, store: Store, patient_id: int, triage: Triage,
                  model: Callable[[], LanguageModel], options: GenerationOptions,
-                 locale: str = "US") -> None:
+                 locale: str = "US", warm: bool = False) -> None:
         self.store = store
         self.triage = triage
         self._model_factory = model
@@ -82,10 +83,31 @@ class Conversation:
             memories = memory_lines(db, patient_id, exclude_session=session.id)
             self.system = system_prompt(patient, goal_lines, memories)
         self.last: TurnOutcome | None = None
+        self._warm_error: BaseException | None = None
+        self._warmer: threading.Thread | None = None
+        if warm:
+            # Load the model and read the system prompt while the patient types or speaks,
+            # so the first reply does not pay for it. Triage never waits for this.
+            self._warmer = threading.Thread(target=self._warm, name="coach-warm", daemon=True)
+            self._warmer.start()
+
+    def _warm(self) -> None:
+        try:
+            model = self._model_factory()
+            model.prefill([Message("system", self.system)])
+            self._model = model
+        except BaseException as exc:  # surfaced when the model is first needed
+            self._warm_error = exc
 
     @property
     def model(self) -> LanguageModel:
-        """Loaded on first need: a session that only ever gets fixed replies never loads one."""
+        """Loaded on first need: a session that only ever gets fixed replies need not load one."""
+        if self._warmer is not None:
+            self._warmer.join()
+            self._warmer = None
+            if self._warm_error is not None:
+                error, self._warm_error = self._warm_error, None
+                raise error
         if self._model is None:
             self._model = self._model_factory()
         return self._model
@@ -177,6 +199,9 @@ class Conversation:
 
     def close(self) -> None:
         self.end()
+        if self._warmer is not None:
+            self._warmer.join()
+            self._warmer = None
         if self._model is not None:
             self._model.close()
             self._model = None

@@ -31,6 +31,9 @@ class ScriptedModel:
         self.seen.append(list(messages))
         yield from self.pieces
 
+    def prefill(self, messages: Sequence[Message]) -> None:
+        self.prefilled = list(messages)
+
     def close(self) -> None:
         pass
 
@@ -132,5 +135,42 @@ def test_unknown_patient_and_empty_message(home: Settings, triage) -> None:  # t
     conv = Conversation(store, pid, triage, lambda: ScriptedModel([]), GenerationOptions())
     with pytest.raises(ConversationError, match="empty"):
         list(conv.reply("   "))
+    conv.close()
+    store.close()
+
+
+def test_warm_up_prefills_in_background_and_crisis_replies_do_not_wait(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    store, pid = _setup(home)
+    release = threading.Event()
+    model = ScriptedModel(["Good to hear. "])
+
+    def slow_factory() -> LanguageModel:
+        release.wait(30)
+        return model
+
+    conv = Conversation(store, pid, triage, slow_factory, GenerationOptions(), warm=True)
+    # The model is still "loading": a crisis reply must not wait for it.
+    assert "988" in " ".join(conv.reply("I want to end my life"))
+    assert not release.is_set()
+    release.set()
+    assert list(conv.reply("I did my exercises")) == ["Good to hear."]
+    assert model.prefilled[0].content == conv.system
+    conv.close()
+    store.close()
+
+
+def test_warm_up_failure_surfaces_when_the_model_is_needed(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    from coach.llm import LLMError
+
+    store, pid = _setup(home)
+
+    def broken() -> LanguageModel:
+        raise LLMError("model qwen is not assembled yet; run `coach models`")
+
+    conv = Conversation(store, pid, triage, broken, GenerationOptions(), warm=True)
+    with pytest.raises(LLMError, match="coach models"):
+        list(conv.reply("hello there"))
     conv.close()
     store.close()

@@ -18,6 +18,8 @@ from coach.safety.rules import match_rules
         ("my son hits me when he's drunk", Category.CRISIS),
         ("my chest feels tight and it's going down my left arm", Category.EMERGENCY),
         ("her face is drooping on one side", Category.EMERGENCY),
+        ("my chest is crushing and I feel sick", Category.EMERGENCY),
+        ("mum's just fainted in the kitchen and her heart is racing", Category.EMERGENCY),
         ("I can't catch my breath even sitting down", Category.EMERGENCY),
         ("should I double my metformin tonight?", Category.OUT_OF_SCOPE),
         ("do I have diabetes?", Category.OUT_OF_SCOPE),
@@ -41,6 +43,11 @@ def test_rules_catch_the_unmistakable(text: str, category: Category) -> None:
         "I walked 20 minutes today",
         "I finished the whole pie myself",
         "we jumped off the boat into the sea on holiday",
+        "when should i ring 999 for chest pain",
+        "used to get crushing chest pains before my stents, none since",
+        "the news about the bakery closing hit me hard",
+        "I nearly passed out from boredom in that meeting",
+        "can I take all my tablets at night instead?",
     ],
 )
 def test_rules_stay_quiet_on_idioms_and_benign(text: str) -> None:

@@ -64,7 +64,7 @@ def _open(ctx: typer.Context, patient: int, backend: str | None, model: str | No
           url: str | None) -> Conversation:
     context: Context = ctx.obj.with_llm(llm_backend=backend, llm_model=model, llm_url=url)
     return Conversation(context.store, patient, context.triage, context.open_model,
-                        context.generation, context.settings.locale)
+                        context.generation, context.settings.locale, warm=True)
 
 
 def chat(

@@ -56,6 +56,10 @@ class LanguageModel(Protocol):
         """Yield the reply as it is generated; the first piece should come as early as possible."""
         ...
 
+    def prefill(self, messages: Sequence[Message]) -> None:
+        """Compute the KV cache of a prompt prefix ahead of need (a no-op where not possible)."""
+        ...
+
     def close(self) -> None:
         """Free the model's memory (or connection)."""
         ...

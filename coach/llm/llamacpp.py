@@ -124,6 +124,10 @@ class LlamaCppModel:
                 stats.generated_tokens += 1
                 yield text
 
+    def prefill(self, messages: Sequence[Message]) -> None:
+        prefix = self._tokens(messages, False)
+        self._prepare_prefix(prefix, prefix)
+
     def close(self) -> None:
         self._snapshots.clear()
         self._llm.close()

@@ -68,5 +68,8 @@ class OpenAICompatibleModel:
                 "start it, or fix llm_url in the config / COACH_LLM_URL"
             ) from exc
 
+    def prefill(self, messages: Sequence[Message]) -> None:
+        """The server manages its own prefix cache (vLLM, llama.cpp server)."""
+
     def close(self) -> None:
         self._client.close()

@@ -128,6 +128,9 @@ class TransformersModel:
         if errors:
             raise LLMError(f"generation failed: {errors[0]}") from errors[0]
 
+    def prefill(self, messages: Sequence[Message]) -> None:
+        self._prefix_kv(self._ids(messages, False))
+
     def close(self) -> None:
         self._prefix_cache.clear()
         del self._model

@@ -44,9 +44,33 @@ IDIOMS = re.compile(
         r"\bto\s+die\s+for\b",
         r"\bover\s+my\s+dead\s+body\b",
         r"\bkill(?:ing)?\s+(?:time|the\s+(?:lights|engine|tv|music))\b",
+        r"\b(?:nearly|almost)\s+(?:collapsed|passed\s+out|fainted|keeled\s+over)\s+"
+        r"(?:when|from|at|with|laughing)\b",
+        r"\b(?:news|it|that|this|loss|death|diagnosis|bill|price|closing|closure|results?)\b"
+        r"[^.,!?]{0,40}\bhit\s+me\b",
     ]),
     re.IGNORECASE,
 )
+
+NOT_NOW = re.compile(
+    r"|".join([
+        r"\b(?:years?|months?|weeks?)\s+ago\b",
+        r"\blast\s+(?:year|month|spring|summer|autumn|fall|winter|christmas)\b",
+        r"\bback\s+in\b|\bin\s+(?:19|20)\d\d\b|\bas\s+a\s+(?:child|kid|lad|boy|girl|teenager)\b",
+        r"\bwhen\s+i\s+was\s+(?:young|little|a\s+\w+)\b",
+        r"\bused\s+to\b|\bonce\b|\bturned\s+out\b|\bon\s+the\s+mend\b|\bsince\s+then\b|"
+        r"\bnone\s+(?:at\s+all\s+)?since\b|\bfine\s+(?:after|afterwards|now)\b|\bthe\s+time\s+i\b",
+        r"\bin\s+the\s+(?:fifties|sixties|seventies|eighties|nineties)\b",
+        r"\bin\s+(?:january|february|march|april|june|july|august|september|october|november|"
+        r"december)\b",
+        r"^\s*(?:what|what's|whats|how|why|when|wen|which|is\s+it\s+true|are\s+there|can\s+you\s+have|"
+        r"should\s+you|do\s+you|does|if\s+(?:someone|somebody|a\s+person|you))\b",
+        r"\b(?:signs|symptoms|warning\s+signs)\s+of\b",
+        r"\bwhat\s+(?:should|do|would)\s+(?:you|i|we|someone)\s+do\s+if\b",
+    ]),
+    re.IGNORECASE,
+)
+"""History and education questions: an emergency rule must not fire on these alone."""
 
 RULES: tuple[Rule, ...] = (
     # --- crisis: suicide and self-harm -------------------------------------------------------
@@ -67,7 +91,9 @@ RULES: tuple[Rule, ...] = (
        r"\b(?:everyone|everybody|they|family|kids|children|wife|husband)\s+(?:would|'d)\s+be\s+"
        r"better\s+off\s+without\s+me\b",
        r"\bsav(?:e|ing|ed)\s+up\s+(?:my\s+|all\s+my\s+)?(?:pills|tablets|medication|meds)\b",
-       r"\boverdose\s+on\s+purpose\b|\btake\s+(?:all|every\s+one\s+of)\s+my\s+(?:pills|tablets)\b",
+       r"\boverdose\s+on\s+purpose\b|\btake\s+(?:all|every\s+one\s+of)\s+my\s+(?:pills|tablets)\b"
+       r"(?!\s+(?:at\s+(?:night|once\s+a|the\s+same\s+time|breakfast|bedtime)|in\s+the\s+"
+       r"(?:morning|evening)|with|together\s+at|instead|before|after))",
        r"\bgiv(?:e|ing)\s+away\s+(?:all\s+)?my\s+(?:things|stuff|belongings|possessions)\b",
        r"\bsaid\s+my\s+goodbyes\b|\bgoodbye\s+letters?\b|\bwr(?:ote|iting)\s+(?:a\s+)?(?:suicide\s+)?note\b"
        r"(?=.*\b(?:goodbye|family|kids|in\s+case|not\s+here)\b)",
@@ -88,10 +114,10 @@ RULES: tuple[Rule, ...] = (
     # --- emergency -----------------------------------------------------------------------------
     _r(Category.EMERGENCY, "chest_pain", "describes chest pain or pressure now",
        r"\b(?:chest|heart)\s+(?:pain|pains|hurts|is\s+hurting|feels\s+(?:tight|heavy|crushed)|"
-       r"pressure|tightness|is\s+tight|squeez\w*)\b(?!.*\b(?:years?\s+ago|last\s+(?:year|month)|"
-       r"in\s+(?:19|20)\d\d|what\s+(?:are|is)|signs\s+of|warning\s+signs)\b)",
-       r"\b(?:pain|pressure|tightness|squeezing|crushing)\s+(?:in|on|across)\s+my\s+chest\b"
-       r"(?!.*\b(?:years?\s+ago|last\s+(?:year|month)|in\s+(?:19|20)\d\d)\b)",
+       r"pressure|tightness|is\s+(?:tight|crushing|heavy)|squeez\w*)\b",
+       r"\b(?:pain|pressure|tightness|squeezing|crushing|heaviness)\s+(?:in|on|across)\s+"
+       r"(?:my|his|her|the)\s+chest\b",
+       r"\b(?:crushing|squeezing)\b[^.]{0,30}\bchest\b",
        r"\b(?:having|think\s+i'?m\s+having|is\s+having)\s+a\s+heart\s+attack\b"),
     _r(Category.EMERGENCY, "stroke", "describes stroke signs now",
        r"\b(?:face|mouth|smile)\s+(?:is\s+|has\s+|went\s+|gone\s+|looks\s+)?"
@@ -100,7 +126,12 @@ RULES: tuple[Rule, ...] = (
        r"\bslurr(?:ing|ed)\s+(?:my|his|her|their)\s+words\b",
        r"\b(?:can'?t|cannot|can\s+not)\s+(?:lift|raise|move|feel)\s+(?:my|his|her)\s+(?:left|right)?\s*"
        r"(?:arm|leg|side)\b",
-       r"\b(?:having|is\s+having|think\s+(?:i'?m|he'?s|she'?s)\s+having)\s+a\s+stroke\b"),
+       r"\b(?:having|is\s+having|think\s+(?:i'?m|he'?s|she'?s)\s+having)\s+a\s+stroke\b",
+       r"\b(?:can'?t|cannot|can\s+not)\s+get\s+(?:my|his|her|their)\s+words\s+out\b",
+       r"\btalking\s+(?:gibberish|nonsense|rubbish)\b(?=.*\b(?:sudden\w*|just|now|face|arm)\b)",
+       r"\b(?:numb|dead|weak|floppy|heavy)\b[^.]{0,25}\b(?:one|left|right)\s+side\b",
+       r"\b(?:one|left|right)\s+side\s+of\s+(?:my|his|her|their)\s+(?:face|body|mouth)\b"
+       r"[^.]{0,25}\b(?:numb|dead|weak|droop\w*|dropped|gone)\b"),
     _r(Category.EMERGENCY, "hypoglycaemia", "describes a severe low blood sugar",
        r"\b(?:sugar|glucose|bg|reading)\s+(?:is\s+|was\s+|of\s+|at\s+)?(?:only\s+)?"
        r"(?:[0-2](?:\.\d)?|[1-4]\d)\b(?=.*\b(?:shak\w*|sweat\w*|confus\w*|dizzy|can'?t\s+think|"
@@ -108,29 +139,35 @@ RULES: tuple[Rule, ...] = (
        r"\b(?:hypo|low\s+sugar|sugar\s+(?:is\s+)?(?:low|crashing|dropping))\b"
        r"(?=.*\b(?:confus\w*|can'?t\s+think|passing\s+out|faint\w*|won'?t\s+wake|can'?t\s+swallow)\b)"),
     _r(Category.EMERGENCY, "anaphylaxis", "describes a severe allergic reaction",
-       r"\b(?:throat|tongue|lips|face)\s+(?:is\s+|are\s+|feels?\s+)?(?:swell\w*|swollen|closing)\b",
+       r"\b(?:throat|tongue|lips|face|mouth)\s+(?:is\s+|are\s+|feels?\s+|has\s+|have\s+)?"
+       r"(?:gone\s+|going\s+|started\s+)?(?:swell\w*|swollen|closing|puff\w*\s+up)\b",
        r"\banaphyla\w*\b(?!.*\b(?:what\s+is|signs\s+of)\b)"),
     _r(Category.EMERGENCY, "breathing", "describes severe breathing trouble now",
        r"\b(?:can'?t|cannot|can\s+not)\s+(?:breathe|catch\s+my\s+breath|get\s+(?:my\s+)?breath)\b",
        r"\b(?:lips|fingers|face)\s+(?:are\s+|is\s+|look\s+|looks\s+|gone\s+|turning\s+)?(?:blue|grey|gray)\b",
        r"\b(?:struggling|fighting|gasping)\s+(?:to\s+breathe|for\s+(?:air|breath))\b"),
     _r(Category.EMERGENCY, "bleeding", "describes heavy bleeding or bringing up blood",
-       r"\b(?:cough\w*|vomit\w*|throw\w*\s+up|being\s+sick)\s+(?:up\s+)?(?:blood|red)\b",
+       r"\b(?:cough\w*|vomit\w*|throw\w*\s+up|being\s+sick|sick)\s+(?:up\s+)?(?:blood|red)\b",
+       r"\bcoffee\s+grounds\b|\b(?:black|tarry)\s+(?:and\s+\w+\s+)?(?:poo|stools?|motions?)\b",
+       r"\b(?:pumping|spurting|gushing|pouring|soaking)\b[^.]{0,25}\bblood\b|"
+       r"\bblood\b[^.]{0,25}\b(?:pumping|spurting|gushing|pouring|soaking)\b",
        r"\bbleed\w*\s+(?:won'?t|will\s+not|doesn'?t|does\s+not)\s+stop\b",
        r"\b(?:blood\s+everywhere|bleeding\s+(?:heavily|badly|a\s+lot))\b"),
     _r(Category.EMERGENCY, "headache", "describes a sudden, worst-ever headache",
        r"\bworst\s+headache\b", r"\bthunderclap\b"),
     _r(Category.EMERGENCY, "collapse", "describes someone collapsed, unresponsive or seizing",
        r"\b(?:collapsed|unconscious|unresponsive|won'?t\s+wake\s+up|not\s+breathing|"
-       r"having\s+a\s+(?:fit|seizure))\b"),
+       r"having\s+a\s+(?:fit|seizure)|passed\s+out|blacked\s+out|keeled\s+over|fainted|"
+       r"fitting|convulsing)\b"),
     # --- out of scope: diagnosis and medication changes ------------------------------------------
     _r(Category.OUT_OF_SCOPE, "medication_change", "asks to start, stop or change a medicine or dose",
        r"\b(?:should|can|could|may|shall|is\s+it\s+(?:ok|okay|safe|fine|alright)\s+(?:if\s+i|to))\s+"
        r"(?:i\s+)?(?:stop|quit|skip|double|halve|increase|decrease|reduce|lower|raise|up|cut|"
        r"change|swap|switch|start|come\s+off|go\s+off|take\s+(?:an?\s+)?(?:extra|more|less|two|double|"
        r"half|another))\b",
-       r"\b(?:double|increase|decrease|reduce|lower|raise|up|halve)\s+(?:my|the)\s+(?:dose|dosage|"
+       r"\b(?:double|increase|decrease|reduce|lower|raise|halve)\s+(?:my|the)\s+(?:dose|dosage|"
        r"insulin|tablets?|pills?|meds|medication|medicine)\b",
+       r"\bup\s+my\s+(?:dose|dosage|insulin|tablets?|pills?|meds|medication|medicine)\b",
        r"\bhow\s+(?:much|many)\s+(?:\w+\s+){0,3}(?:should|can|do)\s+i\s+take\b",
        r"\bwhat\s+dose\b"),
     _r(Category.OUT_OF_SCOPE, "diagnosis", "asks the coach to diagnose",
@@ -151,7 +188,9 @@ def strip_idioms(text: str) -> str:
 def match_rules(text: str) -> Rule | None:
     """The most urgent rule that matches the idiom-free text, if any."""
     cleaned = strip_idioms(text)
-    hits = [rule for rule in RULES if rule.pattern.search(cleaned)]
+    not_now = bool(NOT_NOW.search(cleaned))
+    hits = [rule for rule in RULES if rule.pattern.search(cleaned)
+            and not (not_now and rule.category is Category.EMERGENCY)]
     if not hits:
         return None
     return min(hits, key=lambda r: r.category.urgency)
