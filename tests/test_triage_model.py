@@ -48,3 +48,28 @@ def test_empty_and_huge_messages(triage) -> None:  # type: ignore[no-untyped-def
     # Triage reads the first 4000 characters only; the rule still sees what is there.
     assert triage(huge).category is Category.NONE
     assert triage("I want to end my life. " + "x " * 5000).category is Category.CRISIS
+
+
+def test_alarming_sentence_buried_in_a_long_message(triage) -> None:  # type: ignore[no-untyped-def]
+    # A spoken turn can run to a paragraph; one sentence at the end must still count.
+    long_crisis = (
+        "The weather has been lovely and I got out into the garden most mornings. "
+        "My grandson came round on Sunday and we did the crossword together. "
+        "I've been eating a bit better too, more soup and fewer biscuits. "
+        "Honestly though I've started sorting out who gets my things because I won't "
+        "be needing them much longer."
+    )
+    result = triage(long_crisis)
+    assert result.category is Category.CRISIS
+    assert "won't be needing them" in result.reason  # names the sentence that decided
+    long_emergency = (
+        "We had a coffee at the new place by the church and walked back along the river. "
+        "It was nice to be out with my daughter. "
+        "Now my left arm has gone heavy and numb in the last ten minutes and my mouth feels funny."
+    )
+    assert triage(long_emergency).category is Category.EMERGENCY
+    long_fine = (
+        "We had a nice walk by the canal today and the ducks were out. "
+        "My husband took loads of photos. Then we went for fish and chips and I had a nap."
+    )
+    assert triage(long_fine).category is Category.NONE

@@ -1,4 +1,10 @@
-"""Triage: rules first, then the embedding classifier, most urgent outcome wins."""
+"""Triage: rules first, then the embedding classifier, most urgent outcome wins.
+
+A long message is judged as a whole and sentence by sentence: a sentence
+embedding of a cheerful paragraph drowns one alarming sentence at its end
+("...I won't be needing my things much longer"), and spoken turns are often
+that long. All pieces go through the classifier in one batch.
+"""
 
 from __future__ import annotations
 
@@ -7,9 +13,18 @@ from pathlib import Path
 from coach.safety.categories import Category, TriageResult
 from coach.safety.classifier import Prediction, TriageClassifier, decide
 from coach.safety.rules import match_rules
+from coach.sentences import split_sentences
 from knowledge.embeddings import Embedder
 
 MAX_CHARS = 4000
+MIN_SENTENCE_WORDS = 3
+
+
+def pieces(text: str) -> list[str]:
+    """The message, then each of its sentences when it has more than one."""
+    sentences = [s for s in split_sentences([text], min_chars=1)
+                 if len(s.split()) >= MIN_SENTENCE_WORDS]
+    return [text, *sentences] if len(sentences) > 1 else [text]
 
 
 class Triage:
@@ -23,10 +38,21 @@ class Triage:
 
     def many(self, texts: list[str]) -> list[TriageResult]:
         cleaned = [t.strip()[:MAX_CHARS] for t in texts]
+        groups = [pieces(t) if t else [t] for t in cleaned]
+        flat = [p for group in groups for p in group]
         # The classifier learned idioms from its examples and sees the text as written;
         # idiom stripping is only for the rules (see rules.match_rules).
-        predictions = self.classifier.predict(cleaned)
-        return [self._combine(t, p) for t, p in zip(cleaned, predictions, strict=True)]
+        predictions = iter(self.classifier.predict(flat))
+        results = []
+        for group in groups:
+            judged = [self._combine(p, next(predictions)) for p in group]
+            whole, best = judged[0], min(judged, key=lambda r: r.category.urgency)
+            if best is not whole and best.category.urgency < whole.category.urgency:
+                index = judged.index(best)
+                best = TriageResult(best.category, f'in "{group[index]}": {best.reason}',
+                                    best.source, best.scores, best.subtype)
+            results.append(whole if best.category is whole.category else best)
+        return results
 
     @staticmethod
     def _combine(text: str, pred: Prediction) -> TriageResult:
