@@ -22,6 +22,7 @@ from coach.memory import close_session, memory_lines
 from coach.persona import system_prompt
 from coach.safety import Category, Triage, TriageResult, check_output, fixed_reply
 from coach.safety.output_check import SAFE_REPLACEMENT
+from coach.safety.triage import TriageInputError
 from coach.sentences import split_sentences
 from coach.store.db import Store
 from coach.store.schema import CoachSession, Flag, Goal, Patient, Turn
@@ -136,7 +137,10 @@ class Conversation:
         text = text.strip()
         if not text:
             raise ConversationError("the message is empty")
-        result = self.triage(text)
+        try:
+            result = self.triage(text)
+        except TriageInputError as exc:
+            raise ConversationError(str(exc)) from exc
         outcome = TurnOutcome(result)
         self.last = outcome
         outcome.patient_turn_id = self._add_turn("patient", text, triage=result.category.value,

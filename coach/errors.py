@@ -6,6 +6,7 @@ from coach.conversation import ConversationError
 from coach.goals import GoalError
 from coach.llm.base import LLMError
 from coach.provision import ProvisionError
+from coach.safety.triage import TriageInputError
 from coach.store.db import StoreError
 from knowledge.embeddings import EmbedderError
 
@@ -16,4 +17,5 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     LLMError,
     ProvisionError,
     StoreError,
+    TriageInputError,
 )

@@ -68,6 +68,8 @@ def test_user_errors_are_messages_not_tracebacks(home: Settings) -> None:
     finally:
         del os.environ["COACH_DB_KEY"]
     assert err.returncode == 1 and "key is wrong" in err.stderr
+    huge = run("triage", "word " * 3000, ok=False)
+    assert huge.returncode == 1 and "shorter parts" in huge.stderr
     home.db_path.write_bytes(b"\0" * 4096)
     assert "damaged" in run("patients", "list", ok=False).stderr
 

@@ -135,6 +135,10 @@ def test_unknown_patient_and_empty_message(home: Settings, triage) -> None:  # t
     conv = Conversation(store, pid, triage, lambda: ScriptedModel([]), GenerationOptions())
     with pytest.raises(ConversationError, match="empty"):
         list(conv.reply("   "))
+    with pytest.raises(ConversationError, match="shorter parts"):
+        list(conv.reply("I went for a walk. " * 1000))
+    with store.session() as db:
+        assert db.scalars(select(Turn)).all() == []  # a refused message stores nothing
     conv.close()
     store.close()
 

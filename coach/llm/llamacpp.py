@@ -110,19 +110,27 @@ class LlamaCppModel:
         reused = _common_prefix(llm._input_ids[: llm.n_tokens].tolist(), full[:-1])
         stats = TurnStats(prompt_tokens=len(full), reused_tokens=reused)
         self.last_stats = stats
-        pieces = llm.create_completion(
-            prompt=full,
-            max_tokens=options.max_tokens,
-            temperature=options.temperature,
-            stop=list(options.stop) or None,
-            seed=options.seed,
-            stream=True,
-        )
-        for chunk in pieces:
-            text = chunk["choices"][0]["text"]
-            if text:
-                stats.generated_tokens += 1
-                yield text
+        if len(full) + options.max_tokens > llm.n_ctx():
+            raise LLMError(
+                f"the conversation needs {len(full)} tokens but the model's context holds "
+                f"{llm.n_ctx()}; raise llm_context or send a shorter message"
+            )
+        try:
+            pieces = llm.create_completion(
+                prompt=full,
+                max_tokens=options.max_tokens,
+                temperature=options.temperature,
+                stop=list(options.stop) or None,
+                seed=options.seed,
+                stream=True,
+            )
+            for chunk in pieces:
+                text = chunk["choices"][0]["text"]
+                if text:
+                    stats.generated_tokens += 1
+                    yield text
+        except (ValueError, RuntimeError) as exc:
+            raise LLMError(f"llama.cpp failed while generating: {exc}") from exc
 
     def prefill(self, messages: Sequence[Message]) -> None:
         prefix = self._tokens(messages, False)

@@ -16,8 +16,14 @@ from coach.safety.rules import match_rules
 from coach.sentences import split_sentences
 from knowledge.embeddings import Embedder
 
-MAX_CHARS = 4000
+MAX_CHARS = 8000
+"""About ten minutes of speech. Longer messages are refused, never cut: a cut could
+drop the one sentence that matters."""
 MIN_SENTENCE_WORDS = 3
+
+
+class TriageInputError(ValueError):
+    """The message cannot be triaged as given; the message says what to do."""
 
 
 def pieces(text: str) -> list[str]:
@@ -37,7 +43,13 @@ class Triage:
         return self.many([text])[0]
 
     def many(self, texts: list[str]) -> list[TriageResult]:
-        cleaned = [t.strip()[:MAX_CHARS] for t in texts]
+        cleaned = [t.strip() for t in texts]
+        for text in cleaned:
+            if len(text) > MAX_CHARS:
+                raise TriageInputError(
+                    f"the message is {len(text):,} characters long; the limit is {MAX_CHARS:,}. "
+                    "Please send it in shorter parts."
+                )
         groups = [pieces(t) if t else [t] for t in cleaned]
         flat = [p for group in groups for p in group]
         # The classifier learned idioms from its examples and sees the text as written;
