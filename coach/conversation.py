@@ -23,12 +23,16 @@ from coach.persona import system_prompt
 from coach.safety import Category, Triage, TriageResult, check_output, fixed_reply
 from coach.safety.output_check import SAFE_REPLACEMENT
 from coach.safety.triage import TriageInputError
-from coach.sentences import split_sentences
+from coach.sentences import plain, split_sentences
 from coach.store.db import Store
 from coach.store.schema import CoachSession, Flag, Goal, Patient, Turn
 
 HISTORY_TURNS = 12
 """Earlier turns of this session sent with each request; older ones live in the summary."""
+
+MAX_SENTENCES = 4
+"""A reply is spoken aloud: past four sentences a listener loses the thread, and the
+small models do not keep to a length they are asked for, so the coach stops them."""
 
 FAILED_REPLY = (
     "I'm sorry, I'm having trouble answering right now. What you said is saved. "
@@ -171,7 +175,10 @@ class Conversation:
         outcome.source = f"model:{self.model.name}"
         outcome.status = "interrupted"
         try:
-            for sentence in split_sentences(self.model.stream(messages, self.options)):
+            for raw in split_sentences(self.model.stream(messages, self.options)):
+                sentence = plain(raw)
+                if not sentence:
+                    continue
                 verdict = check_output(sentence)
                 if not verdict.ok:
                     outcome.blocked.append(f"{verdict.reason}: {sentence}")
@@ -181,6 +188,8 @@ class Conversation:
                     break
                 shown.append(sentence)
                 yield sentence
+                if len(shown) >= MAX_SENTENCES:
+                    break
             outcome.status = "complete"
         except LLMError:
             outcome.status = "failed"

@@ -87,8 +87,9 @@ def describe(goal: Goal, prog: GoalProgress) -> str:
     if goal.due_date:
         text += f", by {goal.due_date.isoformat()}"
     if prog.periods_logged:
-        text += (f" (target met {prog.periods_met} of {prog.periods_logged} {goal.period}s "
-                 f"logged lately; last {prog.latest_value:g}{unit} on {prog.latest_day})")
+        text += (f" (progress: reached the target on {prog.periods_met} of the last "
+                 f"{prog.periods_logged} {goal.period}s logged; most recent "
+                 f"{prog.latest_value:g}{unit} on {prog.latest_day:%d %b})")
     else:
         text += " (no check-ins yet)"
     return text

@@ -37,10 +37,20 @@ def split_sentences(pieces: Iterable[str], min_chars: int = 12) -> Iterator[str]
                 yield sentence
             start = match.end()
         buf = buf[start:]
-        if "\n\n" in buf:
-            head, _, buf = buf.rpartition("\n\n")
-            for para in head.split("\n\n"):
-                if para.strip():
-                    yield para.strip()
+        if "\n" in buf:
+            # A line break from a model is structure (a list item, a day of a plan):
+            # each line is a unit of its own.
+            head, _, buf = buf.rpartition("\n")
+            for line in head.split("\n"):
+                if line.strip():
+                    yield line.strip()
     if buf.strip():
         yield buf.strip()
+
+
+_MARKDOWN = re.compile(r"\*\*|__|`|^#+\s*|^\s*(?:[-*•]|\d{1,2}[.)])\s+", re.MULTILINE)
+
+
+def plain(sentence: str) -> str:
+    """Drop markdown (bold, headings, list markers): replies are read and spoken, not rendered."""
+    return " ".join(_MARKDOWN.sub("", sentence).split())

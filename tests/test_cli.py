@@ -51,7 +51,7 @@ def test_patients_and_goals_round_trip(home: Settings) -> None:
                           "--measure", "walks", "--target", "2", "--json").stdout)
     run("goals", "checkin", str(goal["id"]), "--value", "2")
     shown = json.loads(run("patients", "show", pid, "--json").stdout)
-    assert shown["conditions"] == ["COPD"] and "met 1 of 1" in shown["smart_goals"][0]
+    assert shown["conditions"] == ["COPD"] and "target on 1 of the last 1" in shown["smart_goals"][0]
     listed = json.loads(run("patients", "list", "--json").stdout)
     assert [p["name"] for p in listed] == ["Tom Hale"]
 

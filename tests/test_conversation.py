@@ -83,6 +83,18 @@ def test_output_check_replaces_a_dose_instruction(home: Settings, triage) -> Non
     store.close()
 
 
+def test_replies_are_plain_and_short(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    store, pid = _setup(home)
+    model = ScriptedModel(["Great work, Rosa! ", "Here are ideas:\n\n", "1. **Warm up** first. ",
+                           "2. Walk slowly. ", "3. Rest often. ", "4. Drink water. ", "5. Stretch."])
+    conv = Conversation(store, pid, triage, lambda: model, GenerationOptions())
+    out = list(conv.reply("I did some weeding today"))
+    assert out == ["Great work, Rosa!", "Here are ideas:", "Warm up first.", "Walk slowly."]
+    assert "Rosa Diaz" not in model.seen[0][0].content  # only the preferred name is sent
+    conv.close()
+    store.close()
+
+
 def test_memory_of_earlier_sessions_goes_into_the_prompt(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
     store, pid = _setup(home)
     first = Conversation(store, pid, triage, lambda: ScriptedModel(["Lovely. "]), GenerationOptions())

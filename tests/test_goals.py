@@ -20,7 +20,7 @@ def test_daily_and_weekly_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPat
             goals.check_in(db, walk, value, today - timedelta(days=back))
         prog = goals.progress(db, walk)
         assert (prog.periods_logged, prog.periods_met, prog.latest_value) == (3, 2, 20)
-        assert "met 2 of 3 days" in goals.describe(walk, prog)
+        assert "target on 2 of the last 3 days" in goals.describe(walk, prog)
         swim = goals.add_goal(db, p.id, "swim", "sessions", 2, period="week")
         goals.check_in(db, swim, 1, today)
         goals.check_in(db, swim, 1, today)

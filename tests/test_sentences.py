@@ -1,4 +1,4 @@
-from coach.sentences import split_sentences
+from coach.sentences import plain, split_sentences
 
 
 def test_streams_sentences_as_they_complete() -> None:
@@ -19,3 +19,12 @@ def test_yields_first_sentence_before_the_stream_ends() -> None:
 def test_short_fragments_and_lists() -> None:
     assert list(split_sentences(["Ok. Let's", " try a walk."])) == ["Ok. Let's try a walk."]
     assert list(split_sentences(["1. Walk.\n\n2. Rest."])) == ["1. Walk.", "2. Rest."]
+    assert list(split_sentences(["Plan:\nMonday: walk\nTuesday: rest"])) == [
+        "Plan:", "Monday: walk", "Tuesday: rest"]
+
+
+def test_plain_drops_markdown() -> None:
+    assert plain("1. **Warm up**: stretch first.") == "Warm up: stretch first."
+    assert plain("## Plan") == "Plan"
+    assert plain("- Walk `daily`") == "Walk daily"
+    assert plain("Walk 1.5 miles - slowly.") == "Walk 1.5 miles - slowly."
