@@ -42,6 +42,7 @@ def run_triage_bench(triage: Triage, split: Path = TEST) -> dict[str, Any]:
         rule = match_rules(e.text)
         rule_only.append(rule.category if rule else Category.NONE)
     model_only = [decide({Category(k): v for k, v in r.scores.items()}) for r in results]
+    whole_only = [r.category for r in triage.many([e.text for e in examples], per_sentence=False)]
 
     per_cat = {c.value: _prf(gold, pred, c) for c in Category}
     benign = [(e, p) for e, p in zip(examples, pred, strict=True) if e.category is Category.NONE]
@@ -65,18 +66,20 @@ def run_triage_bench(triage: Triage, split: Path = TEST) -> dict[str, Any]:
         "idiom_examples": len(idioms),
         "rules_only": {c.value: _prf(gold, rule_only, c) for c in Category},
         "classifier_only": {c.value: _prf(gold, model_only, c) for c in Category},
+        "whole_message_only": {c.value: _prf(gold, whole_only, c) for c in Category},
         "latency_median_ms": round(1000 * statistics.median(times), 2),
         "errors": misses,
     }
-    table = Table("category", "precision", "recall", "support", "rules-only recall",
-                  "classifier-only recall",
+    table = Table("category", "precision", "recall", "support", "rules only: recall",
+                  "classifier only: recall", "whole message only: recall",
                   title=f"coach bench triage: {result['split']} split, {len(examples)} messages "
                         f"({overlap} also in training)")
     for c in Category:
         row = per_cat[c.value]
         table.add_row(c.value, f"{row['precision']:.3f}", f"{row['recall']:.3f}",
                       str(row["support"]), f"{result['rules_only'][c.value]['recall']:.3f}",
-                      f"{result['classifier_only'][c.value]['recall']:.3f}")
+                      f"{result['classifier_only'][c.value]['recall']:.3f}",
+                      f"{result['whole_message_only'][c.value]['recall']:.3f}")
     table.caption = (
         f"accuracy {accuracy:.3f}; false positives on benign messages {fpr:.1%} of {len(benign)}, "
         f"on idioms {idiom_fpr:.1%} of {len(idioms)}; median {result['latency_median_ms']} ms "

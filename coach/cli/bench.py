@@ -42,7 +42,9 @@ def bench_llm(
 @bench_app.command("triage")
 def bench_triage(
     ctx: typer.Context,
-    split: Annotated[str, typer.Option(help="test (sealed, the figure to quote) or dev.")] = "test",
+    split: Annotated[str, typer.Option(
+        help="test (sealed, the figure to quote), long (sealed, spoken-length), dev or dev-long."
+    )] = "test",
     show_errors: Annotated[bool, typer.Option(help="List misclassified messages (dev only).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -54,14 +56,17 @@ def bench_triage(
     Example:
 
       coach bench triage --json
+      coach bench triage --split long
+      coach bench triage --split dev --show-errors
     """
     from coach.bench.triage import run_triage_bench
-    from coach.safety.dataset import DEV, TEST
+    from coach.safety.dataset import DEV, DEV_LONG, TEST, TEST_LONG
 
-    if split not in ("test", "dev"):
-        fail("--split must be test or dev")
-    result = run_triage_bench(ctx.obj.triage, TEST if split == "test" else DEV)
-    if split == "test":
+    splits = {"test": TEST, "long": TEST_LONG, "dev": DEV, "dev-long": DEV_LONG}
+    if split not in splits:
+        fail("--split must be test, long, dev or dev-long")
+    result = run_triage_bench(ctx.obj.triage, splits[split])
+    if not split.startswith("dev"):
         # The test split stays sealed: nobody tunes on its individual mistakes.
         result["errors"] = len(result["errors"])
     table = result.pop("table")
@@ -69,6 +74,6 @@ def bench_triage(
         print_json(result)
         return
     console.print(table)
-    if show_errors and split == "dev":
+    if show_errors and split.startswith("dev"):
         for e in result["errors"]:
             console.print(f"{e['gold']:>12} -> {e['predicted']:<12} {e['text']}", highlight=False)

@@ -17,7 +17,10 @@ from coach.safety.categories import Category
 
 DATA = Path(__file__).parent / "data"
 DEV = DATA / "triage_dev.jsonl"
+DEV_LONG = DATA / "triage_dev_long.jsonl"
 TEST = DATA / "triage_test.jsonl"
+TEST_LONG = DATA / "triage_test_long.jsonl"
+"""Sealed like TEST: long, spoken-style messages, often with one decisive sentence."""
 
 
 def train_files() -> list[Path]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from coach.safety.categories import Category, TriageResult
-from coach.safety.classifier import Prediction, TriageClassifier, decide
+from coach.safety.classifier import SENTENCE_THRESHOLDS, THRESHOLDS, Prediction, TriageClassifier, decide
 from coach.safety.rules import match_rules
 from coach.sentences import split_sentences
 from knowledge.embeddings import Embedder
@@ -42,7 +42,7 @@ class Triage:
     def __call__(self, text: str) -> TriageResult:
         return self.many([text])[0]
 
-    def many(self, texts: list[str]) -> list[TriageResult]:
+    def many(self, texts: list[str], per_sentence: bool = True) -> list[TriageResult]:
         cleaned = [t.strip() for t in texts]
         for text in cleaned:
             if len(text) > MAX_CHARS:
@@ -50,14 +50,16 @@ class Triage:
                     f"the message is {len(text):,} characters long; the limit is {MAX_CHARS:,}. "
                     "Please send it in shorter parts."
                 )
-        groups = [pieces(t) if t else [t] for t in cleaned]
+        groups = [pieces(t) if t and per_sentence else [t] for t in cleaned]
         flat = [p for group in groups for p in group]
         # The classifier learned idioms from its examples and sees the text as written;
         # idiom stripping is only for the rules (see rules.match_rules).
         predictions = iter(self.classifier.predict(flat))
         results = []
         for group in groups:
-            judged = [self._combine(p, next(predictions)) for p in group]
+            judged = [self._combine(p, next(predictions),
+                                    THRESHOLDS if i == 0 else SENTENCE_THRESHOLDS)
+                      for i, p in enumerate(group)]
             whole, best = judged[0], min(judged, key=lambda r: r.category.urgency)
             if best is not whole and best.category.urgency < whole.category.urgency:
                 index = judged.index(best)
@@ -67,12 +69,13 @@ class Triage:
         return results
 
     @staticmethod
-    def _combine(text: str, pred: Prediction) -> TriageResult:
+    def _combine(text: str, pred: Prediction,
+                 thresholds: dict[Category, float] = THRESHOLDS) -> TriageResult:
         scores = {c.value: p for c, p in pred.scores.items()}
         if not text:
             return TriageResult(Category.NONE, "empty message", "empty", {})
         rule = match_rules(text)
-        model_cat = decide(pred.scores)
+        model_cat = decide(pred.scores, thresholds)
         if rule is not None and rule.category.urgency <= model_cat.urgency:
             return TriageResult(rule.category, f"rule: {rule.reason}", "rule", scores,
                                 rule.subtype)
