@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from coach import goals as goals_mod
-from coach.store.schema import Goal, Patient
+from coach.store.schema import Patient
 
 DEMO_NAME = "Margaret Evans (demo)"
 
@@ -40,6 +40,3 @@ def ensure_demo_patient(db: Session) -> Patient:
         goals_mod.check_in(db, goal, minutes, date.today() - timedelta(days=back))
     return patient
 
-
-def demo_goal(db: Session, patient_id: int) -> Goal | None:
-    return db.scalar(select(Goal).where(Goal.patient_id == patient_id).order_by(Goal.id))

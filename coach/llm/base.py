@@ -8,7 +8,7 @@ a backend is a new file, not a new branch in the conversation code.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 Role = Literal["system", "user", "assistant"]
@@ -43,7 +43,6 @@ class TurnStats:
     reused_tokens: int = 0
     """Prompt tokens whose KV cache was reused instead of recomputed (0 if unknown)."""
     generated_tokens: int = 0
-    extra: dict[str, float] = field(default_factory=dict)
 
 
 class LanguageModel(Protocol):
