@@ -174,8 +174,9 @@ class Conversation:
         shown: list[str] = []
         outcome.source = f"model:{self.model.name}"
         outcome.status = "interrupted"
+        stream = self.model.stream(messages, self.options)
         try:
-            for raw in split_sentences(self.model.stream(messages, self.options)):
+            for raw in split_sentences(stream):
                 sentence = plain(raw)
                 if not sentence:
                     continue
@@ -196,6 +197,7 @@ class Conversation:
             shown.append(FAILED_REPLY)
             yield FAILED_REPLY
         finally:
+            stream.close()  # stops generation now when the reply ends early (cap, block, barge-in)
             outcome.text = " ".join(shown)
             meta: dict[str, object] = {"blocked": outcome.blocked} if outcome.blocked else {}
             stats = getattr(self.model, "last_stats", None)

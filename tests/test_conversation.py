@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 
 import pytest
 from sqlalchemy import select
@@ -27,7 +27,7 @@ class ScriptedModel:
         self.seen: list[Sequence[Message]] = []
         self.last_stats = TurnStats()
 
-    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Generator[str, None, None]:
         self.seen.append(list(messages))
         yield from self.pieces
 

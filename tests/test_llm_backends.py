@@ -74,6 +74,13 @@ def test_transformers_backend_streams_with_prefix_cache() -> None:
         assert model.last_stats.reused_tokens > 40
         again = list(model.stream([SYSTEM, Message("user", "Hello!")], OPTS))
         assert "".join(again) == "".join(pieces)  # greedy decoding from a reused cache agrees
+        # A reader that stops early (sentence cap, barge-in) stops generation with it.
+        long_opts = GenerationOptions(max_tokens=400, temperature=0.0)
+        stream = model.stream([SYSTEM, Message("user", "Tell me a long story.")], long_opts)
+        next(stream)
+        stream.close()
+        assert model._worker is not None and not model._worker.is_alive()
+        assert model.last_stats.generated_tokens < 400
     finally:
         model.close()
 

@@ -23,6 +23,7 @@ def triage_cache_dir(settings: Settings) -> Path:
 
 
 def open_triage(settings: Settings) -> Triage:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     return Triage(require(settings.models_dir, TRIAGE_EMBEDDER), triage_cache_dir(settings))
 
 
@@ -49,7 +50,6 @@ class Context:
     @property
     def triage(self) -> Triage:
         if self._triage is None:
-            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
             self._triage = open_triage(self.settings)
         return self._triage
 

@@ -24,6 +24,7 @@ from coach.catalog import CATALOG, get_model
 from coach.cli.context import TRIAGE_EMBEDDER, open_triage, triage_cache_dir
 from coach.cli.main import JsonOpt, console, fail, print_json
 from coach.provision import ProvisionError, assemble_model, entry_path, is_ready, model_status
+from coach.safety.classifier import cache_file
 
 
 def _human(n: int) -> str:
@@ -83,8 +84,9 @@ def models(
     if any(row["name"] == TRIAGE_EMBEDDER for row in done):
         # Fit the triage classifier now (once, about a minute on 2 cores) rather than
         # making the first patient message wait for it.
-        with console.status("preparing the safety triage classifier (once)", spinner="dots"):
-            open_triage(settings)
+        if not cache_file(triage_cache_dir(settings)).is_file():
+            with console.status("preparing the safety triage classifier (once)", spinner="dots"):
+                open_triage(settings)
         done.append({"name": "triage-classifier", "path": str(triage_cache_dir(settings)),
                      "status": "fitted"})
     if as_json:

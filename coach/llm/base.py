@@ -7,7 +7,7 @@ a backend is a new file, not a new branch in the conversation code.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -51,8 +51,11 @@ class LanguageModel(Protocol):
     name: str
     last_stats: TurnStats
 
-    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[str]:
-        """Yield the reply as it is generated; the first piece should come as early as possible."""
+    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Generator[str, None, None]:
+        """Yield the reply as it is generated; the first piece should come as early as possible.
+
+        Closing the generator early must stop generation (the reply was cut short).
+        """
         ...
 
     def prefill(self, messages: Sequence[Message]) -> None:

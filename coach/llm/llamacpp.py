@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,9 +97,14 @@ class LlamaCppModel:
             del kept[1]
         return kept
 
-    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Generator[str, None, None]:
         messages = self.fit(messages, options.max_tokens)
         full = self._tokens(messages, True)
+        if len(full) + options.max_tokens > self._llm.n_ctx():
+            raise LLMError(
+                f"the conversation needs {len(full)} tokens but the model's context holds "
+                f"{self._llm.n_ctx()}; raise llm_context or send a shorter message"
+            )
         prefix: list[int] = []
         if messages and messages[0].role == "system":
             prefix = self._tokens(messages[:1], False)
@@ -110,11 +115,6 @@ class LlamaCppModel:
         reused = _common_prefix(llm._input_ids[: llm.n_tokens].tolist(), full[:-1])
         stats = TurnStats(prompt_tokens=len(full), reused_tokens=reused)
         self.last_stats = stats
-        if len(full) + options.max_tokens > llm.n_ctx():
-            raise LLMError(
-                f"the conversation needs {len(full)} tokens but the model's context holds "
-                f"{llm.n_ctx()}; raise llm_context or send a shorter message"
-            )
         try:
             pieces = llm.create_completion(
                 prompt=full,

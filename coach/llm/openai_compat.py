@@ -7,7 +7,7 @@ processes, one inference server with its own batching and prefix caching.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 
 import httpx
 
@@ -26,7 +26,7 @@ class OpenAICompatibleModel:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(timeout=httpx.Timeout(timeout, connect=5.0), headers=headers)
 
-    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[str]:
+    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Generator[str, None, None]:
         body: dict[str, object] = {
             "messages": [{"role": m.role, "content": m.content} for m in messages],
             "max_tokens": options.max_tokens,

@@ -9,16 +9,28 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Generator, Sequence
 from pathlib import Path
 from typing import Any
+
+import torch
+from transformers import StoppingCriteria
 
 from coach.llm.base import GenerationOptions, LLMError, Message, TurnStats
 
 
-def _pick_device(device: str) -> str:
-    import torch
+class StopWhenSet(StoppingCriteria):  # type: ignore[misc]
+    """Ends generation as soon as the reader of the stream has gone away."""
 
+    def __init__(self, event: threading.Event) -> None:
+        self.event = event
+
+    def __call__(self, input_ids: Any, scores: Any, **kwargs: Any) -> Any:
+        return torch.full((input_ids.shape[0],), self.event.is_set(), dtype=torch.bool,
+                          device=input_ids.device)
+
+
+def _pick_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
     if device == "cuda" and not torch.cuda.is_available():
@@ -31,7 +43,6 @@ class TransformersModel:
 
     def __init__(self, path: Path, *, device: str = "auto", name: str | None = None) -> None:
         try:
-            import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
         except ImportError as exc:  # pragma: no cover - install problem
             raise LLMError(f"transformers is not installed ({exc}); run `make demo`") from exc
@@ -52,6 +63,7 @@ class TransformersModel:
             raise LLMError(f"transformers could not load {path}: {exc}") from exc
         self._model.to(self._device).eval()
         self._prefix_cache: dict[tuple[int, ...], Any] = {}
+        self._worker: threading.Thread | None = None
 
     def _ids(self, messages: Sequence[Message], generation_prompt: bool) -> list[int]:
         chat = [{"role": m.role, "content": m.content} for m in messages]
@@ -62,7 +74,6 @@ class TransformersModel:
         return list(ids)
 
     def _prefix_kv(self, prefix: list[int]) -> Any:
-        import torch
         from transformers import DynamicCache
 
         key = tuple(prefix)
@@ -75,9 +86,8 @@ class TransformersModel:
             self._prefix_cache[key] = cache
         return copy.deepcopy(self._prefix_cache[key])
 
-    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Iterator[str]:
-        import torch
-        from transformers import TextIteratorStreamer
+    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Generator[str, None, None]:
+        from transformers import StoppingCriteriaList, TextIteratorStreamer
 
         full = self._ids(messages, True)
         prefix: list[int] = []
@@ -103,6 +113,10 @@ class TransformersModel:
             torch.manual_seed(options.seed)
         if prefix:
             gen_kwargs["past_key_values"] = self._prefix_kv(prefix)
+        # When the consumer stops early (sentence cap, blocked sentence, barge-in) the
+        # generate thread must stop too, or the next turn would run beside it.
+        stop = threading.Event()
+        gen_kwargs["stopping_criteria"] = StoppingCriteriaList([StopWhenSet(stop)])
         errors: list[BaseException] = []
 
         def run() -> None:
@@ -114,17 +128,21 @@ class TransformersModel:
                 streamer.end()
 
         worker = threading.Thread(target=run, name="transformers-generate", daemon=True)
+        self._worker = worker
         worker.start()
         text = ""
-        for piece in streamer:
-            if not piece:
-                continue
-            stats.generated_tokens += 1
-            text += piece
-            if any(s in text for s in options.stop):
-                break
-            yield piece
-        worker.join()
+        try:
+            for piece in streamer:
+                if not piece:
+                    continue
+                stats.generated_tokens += 1
+                text += piece
+                if any(s in text for s in options.stop):
+                    break
+                yield piece
+        finally:
+            stop.set()
+            worker.join()
         if errors:
             raise LLMError(f"generation failed: {errors[0]}") from errors[0]
 

@@ -76,14 +76,19 @@ def fit(vecs: NDArray[np.float32], texts: list[str], labels: NDArray[np.int64]) 
     return ngrams, clf
 
 
+def cache_file(cache_dir: Path) -> Path:
+    """Where the classifier fitted on the current training files is (or will be) cached."""
+    digest = hashlib.sha256(
+        MODEL_VERSION.encode() + b"".join(p.read_bytes() for p in train_files())
+    ).hexdigest()[:16]
+    return cache_dir / f"triage-{digest}.pkl"
+
+
 class TriageClassifier:
     def __init__(self, embedder: Embedder, cache_dir: Path) -> None:
         self.embedder = embedder
         self.examples: list[Example] = load_train()
-        digest = hashlib.sha256(
-            MODEL_VERSION.encode() + b"".join(p.read_bytes() for p in train_files())
-        ).hexdigest()[:16]
-        cache = cache_dir / f"triage-{digest}.pkl"
+        cache = cache_file(cache_dir)
         texts = [e.text for e in self.examples]
         if cache.is_file():
             # Written by this class below, in the user's own cache: trusted input.

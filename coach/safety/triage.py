@@ -8,6 +8,7 @@ that long. All pieces go through the classifier in one batch.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from coach.safety.categories import Category, TriageResult
@@ -60,12 +61,12 @@ class Triage:
             judged = [self._combine(p, next(predictions),
                                     THRESHOLDS if i == 0 else SENTENCE_THRESHOLDS)
                       for i, p in enumerate(group)]
-            whole, best = judged[0], min(judged, key=lambda r: r.category.urgency)
-            if best is not whole and best.category.urgency < whole.category.urgency:
-                index = judged.index(best)
-                best = TriageResult(best.category, f'in "{group[index]}": {best.reason}',
-                                    best.source, best.scores, best.subtype)
-            results.append(whole if best.category is whole.category else best)
+            # min() keeps the first of equals, so the whole message wins ties.
+            i = min(range(len(judged)), key=lambda k: judged[k].category.urgency)
+            decided = judged[i]
+            if i > 0:
+                decided = replace(decided, reason=f'in "{group[i]}": {decided.reason}')
+            results.append(decided)
         return results
 
     @staticmethod
