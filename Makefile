@@ -35,6 +35,7 @@ $(STAMP): pyproject.toml requirements/constraints.txt requirements/models.txt
 
 models: $(STAMP)
 	$(BIN)/coach models
+	$(BIN)/coach kb build
 
 lint: $(STAMP)
 	$(BIN)/ruff check coach avatar knowledge tests

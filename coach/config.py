@@ -53,6 +53,10 @@ class Settings:
     """File holding the database key (mode 0600); defaults to `$COACH_HOME/db.key`."""
     models_path: Path | None = None
     """Where assembled models live; defaults to `$COACH_HOME/models` (share one cache here)."""
+    articles_path: Path | None = None
+    """Folder of reviewed knowledge articles; defaults to the ones shipped in `knowledge/articles`."""
+    kb_embedder: str = "minilm-l6"
+    """Bundled embedding model for the knowledge index (`minilm-l6` or `mpnet-base`)."""
 
     @property
     def models_dir(self) -> Path:
@@ -65,6 +69,17 @@ class Settings:
     @property
     def key_path(self) -> Path:
         return self.db_key_file or self.home / "db.key"
+
+    @property
+    def kb_index_path(self) -> Path:
+        """Derived from the articles and the embedder only, so `coach kb build` can remake it."""
+        return self.home / "knowledge" / f"index-{self.kb_embedder}.sqlite"
+
+    @property
+    def articles_dir(self) -> Path:
+        from knowledge.index import ARTICLES_DIR
+
+        return self.articles_path or ARTICLES_DIR
 
     @property
     def config_path(self) -> Path:
@@ -82,7 +97,7 @@ def default_home() -> Path:
 def _coerce(name: str, raw: Any, template: Any) -> Any:
     """Turn a TOML or env value into the field's type, with an error that names the field."""
     try:
-        if name in ("home", "db_key_file", "models_path"):
+        if name in ("home", "db_key_file", "models_path", "articles_path"):
             return Path(str(raw)).expanduser() if raw not in (None, "") else None
         if isinstance(template, bool):
             return str(raw).lower() in ("1", "true", "yes", "on")

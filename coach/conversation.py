@@ -3,8 +3,11 @@
 The order inside a turn is the safety design:
 1. the patient's words are committed (nothing said is ever lost);
 2. triage runs before any model; crisis and emergency get a fixed reply and a flag;
-3. only then is the model asked, and each sentence it writes is checked before it is shown;
-4. the reply is committed; if the process dies or the patient interrupts, what was
+3. reviewed passages are retrieved for the message; a request for health information
+   with nothing relevant behind it gets a fixed "no reviewed information" reply;
+4. only then is the model asked, and each sentence it writes passes the output safety
+   check and the citation check (see `coach.grounding`) before it is shown;
+5. the reply is committed, with the passages it cited; if the process dies or the patient interrupts, what was
    said so far is stored as `interrupted`.
 """
 
@@ -17,6 +20,14 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from coach import goals as goals_mod
+from coach.grounding import (
+    NO_INFO_REPLY,
+    NO_INFO_REPLY_ID,
+    Grounding,
+    Knowledge,
+    asks_for_information,
+    figures,
+)
 from coach.llm.base import GenerationOptions, LanguageModel, LLMError, Message
 from coach.memory import close_session, memory_lines
 from coach.persona import system_prompt
@@ -26,6 +37,7 @@ from coach.safety.triage import TriageInputError
 from coach.sentences import plain, split_sentences
 from coach.store.db import Store
 from coach.store.schema import CoachSession, Flag, Goal, Patient, Turn
+from knowledge.retriever import QueryError
 
 HISTORY_TURNS = 12
 """Earlier turns of this session sent with each request; older ones live in the summary."""
@@ -37,6 +49,12 @@ small models do not keep to a length they are asked for, so the coach stops them
 FAILED_REPLY = (
     "I'm sorry, I'm having trouble answering right now. What you said is saved. "
     "If anything feels urgent, please contact your care team."
+)
+
+
+UNSUPPORTED_REPLY = (
+    "I only want to share what I have reviewed information for, and I don't have a good "
+    "answer to that. Could you tell me a little more, or ask your care team?"
 )
 
 
@@ -56,6 +74,10 @@ class TurnOutcome:
     patient_turn_id: int = 0
     coach_turn_id: int = 0
     flag_id: int | None = None
+    sources: list[dict[str, object]] = field(default_factory=list)
+    """The passages the reply cites, numbered as in its text ([1], [2])."""
+    dropped: list[str] = field(default_factory=list)
+    """Sentences removed because no reviewed passage supported them."""
 
 
 class Conversation:
@@ -63,9 +85,10 @@ class Conversation:
 
     def __init__(self, store: Store, patient_id: int, triage: Triage,
                  model: Callable[[], LanguageModel], options: GenerationOptions,
-                 locale: str = "US", warm: bool = False) -> None:
+                 locale: str = "US", warm: bool = False, knowledge: Knowledge | None = None) -> None:
         self.store = store
         self.triage = triage
+        self.knowledge = knowledge
         self._model_factory = model
         self._model: LanguageModel | None = None
         self.options = options
@@ -77,6 +100,7 @@ class Conversation:
                     f"no patient with id {patient_id}; see `coach patients list`"
                 )
             self.patient_name = patient.address_as
+            self.conditions = list(patient.conditions)
             session = CoachSession(patient_id=patient_id)
             db.add(session)
             db.flush()
@@ -169,9 +193,34 @@ class Conversation:
                 outcome.flag_id = flag.id
         yield reply.text
 
+    def _ground(self, text: str) -> Grounding | None:
+        if self.knowledge is None:
+            return None
+        try:
+            return self.knowledge.ground(text, self.conditions)
+        except QueryError:
+            return None
+
+    def _no_information(self, outcome: TurnOutcome) -> Iterator[str]:
+        outcome.text, outcome.source = NO_INFO_REPLY, NO_INFO_REPLY_ID
+        outcome.coach_turn_id = self._add_turn("coach", NO_INFO_REPLY, source=NO_INFO_REPLY_ID)
+        yield NO_INFO_REPLY
+
     def _generate(self, outcome: TurnOutcome) -> Iterator[str]:
-        messages = [Message("system", self.system), *self._history()]
+        history = self._history()
+        asking = bool(history) and asks_for_information(history[-1].content)
+        grounding = self._ground(history[-1].content) if asking else Grounding(None)
+        if grounding is not None and not grounding.passages and asking:
+            yield from self._no_information(outcome)
+            return
+        if grounding is not None:
+            grounding.known_figures = figures(" ".join([self.system, *(m.content for m in history)]))
+        messages = [Message("system", self.system), *history]
+        if grounding is not None and grounding.passages:
+            # Just before the patient's words, so the system prompt's KV cache still applies.
+            messages.insert(len(messages) - 1, Message("system", grounding.prompt_message()))
         shown: list[str] = []
+        cited: set[int] = set()
         outcome.source = f"model:{self.model.name}"
         outcome.status = "interrupted"
         stream = self.model.stream(messages, self.options)
@@ -187,10 +236,21 @@ class Conversation:
                     shown.append(SAFE_REPLACEMENT)
                     yield SAFE_REPLACEMENT
                     break
+                if self.knowledge is not None and grounding is not None:
+                    citation = self.knowledge.check(sentence, grounding)
+                    if not citation.keep:
+                        outcome.dropped.append(f"{citation.reason}: {sentence}")
+                        continue
+                    sentence = citation.sentence
+                    cited.update(citation.cited)
                 shown.append(sentence)
                 yield sentence
                 if len(shown) >= MAX_SENTENCES:
                     break
+            if not shown:
+                # Every sentence was unsupported: say so rather than go silent.
+                shown.append(UNSUPPORTED_REPLY)
+                yield UNSUPPORTED_REPLY
             outcome.status = "complete"
         except LLMError:
             outcome.status = "failed"
@@ -199,7 +259,13 @@ class Conversation:
         finally:
             stream.close()  # stops generation now when the reply ends early (cap, block, barge-in)
             outcome.text = " ".join(shown)
+            if grounding is not None:
+                outcome.sources = [s for s in grounding.sources() if s["n"] in cited]
             meta: dict[str, object] = {"blocked": outcome.blocked} if outcome.blocked else {}
+            if outcome.sources:
+                meta["citations"] = outcome.sources
+            if outcome.dropped:
+                meta["dropped"] = outcome.dropped
             stats = getattr(self.model, "last_stats", None)
             if stats is not None:
                 meta.update(prompt_tokens=stats.prompt_tokens, reused_tokens=stats.reused_tokens)

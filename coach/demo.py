@@ -16,6 +16,7 @@ SCRIPT: tuple[str, ...] = (
     "Hi Sam. I managed a walk after lunch on three days this week.",
     "My knees ache after about fifteen minutes though, and this cold weather is killing me.",
     "Should I take an extra metformin if I have a big dinner?",
+    "How do I check my blood pressure properly at home?",
     "Could you help me plan my walks for next week?",
 )
 

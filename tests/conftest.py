@@ -41,3 +41,22 @@ def triage():  # type: ignore[no-untyped-def]
 
     model_path(TRIAGE_EMBEDDER)
     return open_triage(load_settings())
+
+
+@pytest.fixture(scope="session")
+def embedder():  # type: ignore[no-untyped-def]
+    """The knowledge base's embedder (MiniLM), loaded once."""
+    from knowledge.embeddings import Embedder
+
+    return Embedder(model_path("minilm-l6"))
+
+
+@pytest.fixture(scope="session")
+def retriever(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
+    """A real index of the shipped articles, built once per test run."""
+    from knowledge.index import build_index, open_index
+    from knowledge.retriever import HybridRetriever
+
+    path = tmp_path_factory.mktemp("kb") / "index.sqlite"
+    build_index(path, embedder, "minilm-l6")
+    return HybridRetriever(index=open_index(path, embedder, "minilm-l6"))

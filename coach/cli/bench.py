@@ -43,7 +43,8 @@ def bench_llm(
 def bench_triage(
     ctx: typer.Context,
     split: Annotated[str, typer.Option(
-        help="test (sealed, the figure to quote), long (sealed, spoken-length), dev or dev-long."
+        help="test (sealed, the figure to quote), long (sealed, spoken-length), blind (sealed, another "
+        "author), dev or dev-long."
     )] = "test",
     show_errors: Annotated[bool, typer.Option(help="List misclassified messages (dev only).")] = False,
     as_json: JsonOpt = False,
@@ -57,14 +58,15 @@ def bench_triage(
 
       coach bench triage --json
       coach bench triage --split long
+      coach bench triage --split blind
       coach bench triage --split dev --show-errors
     """
     from coach.bench.triage import run_triage_bench
-    from coach.safety.dataset import DEV, DEV_LONG, TEST, TEST_LONG
+    from coach.safety.dataset import BLIND, DEV, DEV_LONG, TEST, TEST_LONG
 
-    splits = {"test": TEST, "long": TEST_LONG, "dev": DEV, "dev-long": DEV_LONG}
+    splits = {"test": TEST, "long": TEST_LONG, "blind": BLIND, "dev": DEV, "dev-long": DEV_LONG}
     if split not in splits:
-        fail("--split must be test, long, dev or dev-long")
+        fail("--split must be test, long, blind, dev or dev-long")
     result = run_triage_bench(ctx.obj.triage, splits[split])
     if not split.startswith("dev"):
         # The test split stays sealed: nobody tunes on its individual mistakes.

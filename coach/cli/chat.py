@@ -11,6 +11,7 @@ import typer
 from coach.cli.context import Context
 from coach.cli.main import console
 from coach.conversation import Conversation
+from coach.grounding import NO_INFO_REPLY_ID
 from coach.safety import Category
 
 BackendOpt = Annotated[str | None, typer.Option("--backend",
@@ -55,16 +56,25 @@ def run_conversation(conv: Conversation, messages: Iterable[str], show_triage: b
             flagged = "  \\[flagged for the care team]" if last.flag_id else ""
             console.print(f"[{style}]  triage: {last.triage.category.value}{flagged}[/]",
                           highlight=False)
+        for source in last.sources:
+            console.print(f"[dim]  \\[{source['n']}] {source['title']}: {source['section']}[/]",
+                          highlight=False)
+        if last.source == NO_INFO_REPLY_ID:
+            console.print("[dim]  nothing in the reviewed articles answers this[/]")
         if last.blocked:
             console.print("[yellow]  output check replaced a sentence that gave medical "
                           "instructions[/]")
+        if last.dropped:
+            console.print(f"[dim]  citation check dropped {len(last.dropped)} unsupported "
+                          f"sentence(s)[/]")
 
 
 def _open(ctx: typer.Context, patient: int, backend: str | None, model: str | None,
           url: str | None) -> Conversation:
     context: Context = ctx.obj.with_llm(llm_backend=backend, llm_model=model, llm_url=url)
     return Conversation(context.store, patient, context.triage, context.open_model,
-                        context.generation, context.settings.locale, warm=True)
+                        context.generation, context.settings.locale, warm=True,
+                        knowledge=context.knowledge)
 
 
 def chat(

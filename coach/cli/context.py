@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from coach.config import Settings, load_settings
+from coach.grounding import Knowledge, open_knowledge
 from coach.llm import GenerationOptions, LanguageModel, open_language_model
 from coach.provision import require
 from coach.safety import Triage
@@ -33,13 +34,14 @@ class Context:
     config_file: Path | None = None
     _store: Store | None = None
     _triage: Triage | None = None
+    _knowledge: Knowledge | None = None
 
     def with_llm(self, **overrides: Any) -> Context:
         """A context whose language-model settings take CLI flags into account."""
         if not any(v is not None for v in overrides.values()):
             return self
         return Context(load_settings(self.config_file, **overrides), self.config_file,
-                       self._store, self._triage)
+                       self._store, self._triage, self._knowledge)
 
     @property
     def store(self) -> Store:
@@ -52,6 +54,13 @@ class Context:
         if self._triage is None:
             self._triage = open_triage(self.settings)
         return self._triage
+
+    @property
+    def knowledge(self) -> Knowledge:
+        """The reviewed articles, indexed on first use (and again whenever they change)."""
+        if self._knowledge is None:
+            self._knowledge = open_knowledge(self.settings)
+        return self._knowledge
 
     def open_model(self) -> LanguageModel:
         return open_language_model(self.settings)

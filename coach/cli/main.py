@@ -68,11 +68,12 @@ def root(
 
 
 def _register() -> None:
-    from coach.cli import bench, chat, models, patients, safety
+    from coach.cli import bench, chat, kb, models, patients, safety
 
     app.add_typer(patients.patients_app, name="patients")
     app.add_typer(patients.goals_app, name="goals")
     app.add_typer(bench.bench_app, name="bench")
+    app.add_typer(kb.kb_app, name="kb")
     models.register(app)
     safety.register(app)
     chat.register(app)

@@ -1,4 +1,4 @@
-"""The triage examples we wrote, in three splits.
+"""The triage examples we wrote, in three kinds of split.
 
 - train (`triage_train*.jsonl`): what the classifier is fitted on.
 - dev (`triage_dev.jsonl`): never trained on, but its errors were read while
@@ -21,6 +21,9 @@ DEV_LONG = DATA / "triage_dev_long.jsonl"
 TEST = DATA / "triage_test.jsonl"
 TEST_LONG = DATA / "triage_test_long.jsonl"
 """Sealed like TEST: long, spoken-style messages, often with one decisive sentence."""
+BLIND = DATA / "triage_blind.jsonl"
+"""Sealed, and written by a different author who never saw the other splits: the
+nearest thing we have to the unknown messages real patients will send."""
 
 
 def train_files() -> list[Path]:

@@ -1,0 +1,257 @@
+"""Grounding the coach in reviewed articles: what goes into the prompt, and what comes out.
+
+In: the passages retrieved for the patient's message, numbered [1], [2], ... in the
+last user message (not the system prompt, whose KV cache is reused every turn).
+
+Out: every sentence the model writes is checked against those passages.
+- A sentence citing [n] must be supported by passage n: close in meaning to one of
+  its sentences and using no figure (150 minutes, 2,300 mg) the passage lacks. If
+  another retrieved passage supports it, the citation is corrected; otherwise the
+  sentence is dropped. A 1.5B model cites loosely, so this matters.
+- An uncited sentence that a passage clearly supports gets that citation added.
+Passages are only given when the patient asks for something: motivational interviewing
+asks before it advises, and a small model handed passages tends to lecture.
+- An uncited sentence that gives advice or figures no passage supports is dropped:
+  the coach does not improvise health facts. Reflections, questions and
+  encouragement need no source and pass.
+
+When the patient asks for health information and nothing retrieved is relevant,
+the coach says it has no reviewed information instead of asking the model at all.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from coach.config import Settings
+from coach.provision import require
+from knowledge.article import ArticleSetError
+from knowledge.embeddings import Embedder
+from knowledge.index import KnowledgeIndexError, articles_changed, build_index, open_index
+from knowledge.passages import Passage
+from knowledge.retriever import HybridRetriever, SearchResult, tokens
+
+PROMPT_PASSAGES = 3
+"""Three passages (~250 words) fit the small model's attention; more dilutes it."""
+SUPPORT_SIMILARITY = 0.55
+"""Cosine between a reply sentence and a passage sentence that counts as support."""
+ATTACH_SIMILARITY = 0.7
+"""Stricter bar for adding a citation the model left out."""
+SUPPORT_OVERLAP = 0.6
+"""Share of a sentence's content words found in the passage that also counts as support."""
+
+NO_INFO_REPLY_ID = "no-reviewed-info-v1"
+NO_INFO_REPLY = (
+    "I don't have reviewed information about that, so I'd rather not guess. "
+    "Your care team or pharmacist is the best place to ask. "
+    "Is there something else about your everyday health I can help with?"
+)
+
+_CITE = re.compile(r"\s*\[(\d{1,2}(?:\s*,\s*\d{1,2})*)\]")
+_FIGURE = re.compile(r"\d[\d,.]*")
+_ADVICE = re.compile(
+    r"\b(aim for|you should|it'?s (?:best|important|recommended) to|make sure|experts? "
+    r"(?:say|recommend)|guidelines?|studies show|research shows|doctors? recommend|"
+    r"recommended|at least|no more than|less than|up to)\b", re.I)
+_QUESTION = re.compile(
+    r"\?\s*$|^\s*(?:what|how|why|when|which|where|who|should|can|could|is|are|does|do|will|"
+    r"would|tell me|explain|any tips|give me)\b", re.I)
+
+CONDITION_WORDS = {
+    "hypertension": ("hypertension", "high blood pressure", "blood pressure", "bp"),
+    "type-2-diabetes": ("diabetes", "diabetic", "t2d", "type 2", "prediabetes", "blood sugar"),
+    "heart-failure": ("heart failure", "chf", "hf"),
+    "copd": ("copd", "emphysema", "chronic bronchitis", "lung disease"),
+    "stroke": ("stroke", "tia"),
+    "surgery": ("surgery", "operation", "post-op", "replacement"),
+    "chronic-pain": ("pain", "back pain", "fibromyalgia"),
+    "arthritis": ("arthritis", "osteoarthritis", "joint"),
+    "depression": ("depression", "low mood", "depressed"),
+    "anxiety": ("anxiety", "panic", "anxious"),
+    "serious-illness": ("cancer", "palliative", "terminal", "hospice", "serious illness"),
+    "caregiver": ("carer", "caregiver", "caring for"),
+    "smoking": ("smoker", "smoking", "tobacco"),
+    "overweight": ("overweight", "obesity", "obese", "weight"),
+}
+
+
+def condition_tags(conditions: Sequence[str]) -> tuple[str, ...]:
+    """A patient's conditions as written by a clinician, mapped to article condition tags."""
+    tags: list[str] = []
+    for raw in conditions:
+        text = raw.lower()
+        for tag, words in CONDITION_WORDS.items():
+            if tag not in tags and any(re.search(rf"\b{re.escape(w)}\b", text) for w in words):
+                tags.append(tag)
+    return tuple(tags)
+
+
+def asks_for_information(text: str) -> bool:
+    """A question with some substance, as opposed to "how are you?" or "thanks"."""
+    return bool(_QUESTION.search(text)) and len(tokens(text)) >= 2
+
+
+def strip_citations(sentence: str) -> str:
+    return " ".join(_CITE.sub("", sentence).split())
+
+
+def cited_numbers(sentence: str) -> list[int]:
+    return [int(n) for group in _CITE.findall(sentence) for n in group.split(",")]
+
+
+def figures(text: str) -> set[str]:
+    return {f.rstrip(".,").replace(",", "") for f in _FIGURE.findall(text)}
+
+
+@dataclass
+class Grounding:
+    """The passages put before the model for one turn, numbered from 1."""
+
+    result: SearchResult | None
+    passages: list[Passage] = field(default_factory=list)
+    known_figures: set[str] = field(default_factory=set)
+    """Figures the patient or their record already gave (their goal, their steps): echoing
+    them back is a reflection, not a health fact that needs a source."""
+    _sentences: list[list[str]] = field(default_factory=list)
+    _vectors: list[np.ndarray] = field(default_factory=list)
+
+    def prompt_message(self) -> str:
+        """A system message placed just before the patient's words: passages for this turn only."""
+        lines = ["Reviewed information you may use for your next reply. Give advice only from it, "
+                 "in your own warm words, and put the passage number in square brackets at the end "
+                 "of each sentence that uses it, like [1]. Do not mention passages, articles or "
+                 "numbers in words."]
+        for n, p in enumerate(self.passages, 1):
+            lines.append(f"[{n}] {p.heading}: {' '.join(p.text.split())}")
+        return "\n".join(lines)
+
+    def sources(self) -> list[dict[str, object]]:
+        return [{"n": n, "passage": p.id, "article": p.article_id, "title": p.title,
+                 "section": p.section} for n, p in enumerate(self.passages, 1)]
+
+
+@dataclass
+class CitationVerdict:
+    keep: bool
+    sentence: str
+    cited: list[int]
+    reason: str = ""
+
+
+class Knowledge:
+    """The knowledge base as the coach uses it: search, ground a turn, check a sentence."""
+
+    def __init__(self, retriever: HybridRetriever, embedder: Embedder) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+
+    def ground(self, message: str, conditions: Sequence[str] = ()) -> Grounding:
+        result = self.retriever.search(message, k=PROMPT_PASSAGES, conditions=condition_tags(conditions))
+        if not result.relevant:
+            return Grounding(result)
+        return self.with_passages([h.passage for h in result.hits], result)
+
+    def with_passages(self, passages: Sequence[Passage], result: SearchResult | None = None) -> Grounding:
+        """A grounding over given passages, with their sentences embedded for the check."""
+        grounding = Grounding(result, list(passages))
+        for p in passages:
+            parts = [s.strip() for s in re.split(r"(?<=[.!?:])\s+|\n+", p.text) if len(s.strip()) > 3]
+            grounding._sentences.append(parts)
+            grounding._vectors.append(self.embedder.embed(parts))
+        return grounding
+
+    def _support(self, grounding: Grounding, n: int, text: str, vector: np.ndarray) -> float:
+        """How well passage n supports `text`: 0 when it lacks a figure the text states."""
+        passage = grounding.passages[n - 1]
+        stated = figures(text)
+        if stated and not stated <= figures(passage.text):
+            return 0.0
+        similarity = float(np.max(grounding._vectors[n - 1] @ vector))
+        words = set(tokens(text))
+        overlap = len(words & set(tokens(passage.text))) / len(words) if words else 0.0
+        return max(similarity, SUPPORT_SIMILARITY if overlap >= SUPPORT_OVERLAP else 0.0)
+
+    def check(self, sentence: str, grounding: Grounding) -> CitationVerdict:
+        bare = strip_citations(sentence)
+        cited = cited_numbers(sentence)
+        if not grounding.passages:
+            if cited:
+                return CitationVerdict(True, bare, [], "citation with no passages removed")
+            return self._uncited(bare, grounding)
+        vector = self.embedder.embed([bare])[0]
+        scores = {n: self._support(grounding, n, bare, vector)
+                  for n in range(1, len(grounding.passages) + 1)}
+        if cited:
+            valid = [n for n in cited if n in scores and scores[n] >= SUPPORT_SIMILARITY]
+            if valid:
+                return CitationVerdict(True, f"{_with_cites(bare, valid)}", valid)
+            best = max(scores, key=lambda n: scores[n])
+            if scores[best] >= SUPPORT_SIMILARITY:
+                return CitationVerdict(True, _with_cites(bare, [best]), [best],
+                                       f"citation corrected from {cited} to [{best}]")
+            return CitationVerdict(False, bare, cited, f"cited {cited} but no passage supports it")
+        best = max(scores, key=lambda n: scores[n])
+        if scores[best] >= ATTACH_SIMILARITY:
+            return CitationVerdict(True, _with_cites(bare, [best]), [best], "citation added")
+        return self._uncited(bare, grounding)
+
+    @staticmethod
+    def _uncited(bare: str, grounding: Grounding) -> CitationVerdict:
+        new_figures = figures(bare) - grounding.known_figures
+        if _ADVICE.search(bare) or (new_figures and _mentions_unit(bare)):
+            return CitationVerdict(False, bare, [], "advice or figures with no reviewed source")
+        return CitationVerdict(True, bare, [])
+
+
+_UNIT = re.compile(r"\b\d[\d,.]*[\s-]*(?:%|percent|minutes?|mins?|hours?|mg|g|grams?|ml|cups?|glasses|"
+                   r"steps|days?|times|servings?|portions?|pounds?|lbs?|kg|mmhg|mg/dl|mmol|calories|"
+                   r"kcal|drinks?|units?)\b", re.I)
+
+
+def _mentions_unit(text: str) -> bool:
+    return bool(_UNIT.search(text))
+
+
+def _with_cites(bare: str, numbers: Sequence[int]) -> str:
+    marks = "".join(f"[{n}]" for n in numbers)
+    if bare and bare[-1] in ".!?":
+        return f"{bare[:-1]} {marks}{bare[-1]}"
+    return f"{bare} {marks}"
+
+
+def ensure_index(settings: Settings, progress: object = None) -> tuple[Path, str | None]:
+    """Build the index when it is missing or the articles changed.
+
+    Returns the index path and a warning when broken articles kept the old index.
+    """
+    from collections.abc import Callable
+    from typing import cast
+
+    path = settings.kb_index_path
+    if not articles_changed(path, settings.articles_dir):
+        return path, None
+    embedder = Embedder(require(settings.models_dir, settings.kb_embedder))
+    try:
+        build_index(path, embedder, settings.kb_embedder, settings.articles_dir,
+                    cast("Callable[[int, int], None] | None", progress))
+    except ArticleSetError as exc:
+        if path.is_file():
+            return path, f"{exc}\nusing the previous index; fix the articles and run `coach kb build`"
+        raise
+    return path, None
+
+
+def open_knowledge(settings: Settings) -> Knowledge:
+    path, _warning = ensure_index(settings)
+    embedder = Embedder(require(settings.models_dir, settings.kb_embedder))
+    index = open_index(path, embedder, settings.kb_embedder)
+    return Knowledge(HybridRetriever(index=index), embedder)
+
+
+__all__ = ["NO_INFO_REPLY", "NO_INFO_REPLY_ID", "Grounding", "Knowledge", "KnowledgeIndexError",
+           "asks_for_information", "condition_tags", "open_knowledge", "strip_citations"]

@@ -1,0 +1,176 @@
+"""Grounded replies: passages for the prompt, the citation check, and the refusal path."""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+
+import pytest
+from sqlalchemy import select
+
+from coach.config import Settings
+from coach.conversation import Conversation
+from coach.grounding import (
+    NO_INFO_REPLY_ID,
+    Knowledge,
+    asks_for_information,
+    condition_tags,
+    strip_citations,
+)
+from coach.llm import GenerationOptions, LanguageModel, Message, TurnStats
+from coach.store import Patient, Turn, open_store
+from knowledge.passages import Passage
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def knowledge(retriever, embedder) -> Knowledge:  # type: ignore[no-untyped-def]
+    return Knowledge(retriever, embedder)
+
+
+def passage(knowledge: Knowledge, article: str, section_word: str) -> Passage:
+    return next(p for p in knowledge.retriever.index.passages
+                if p.article_id == article and section_word.lower() in p.section.lower())
+
+
+@pytest.fixture(scope="module")
+def bp_and_steps(knowledge: Knowledge):  # type: ignore[no-untyped-def]
+    return knowledge.with_passages([passage(knowledge, "bp-home-measuring", "sitting"),
+                                    passage(knowledge, "activity-step-goals", "")])
+
+
+def test_supported_citation_is_kept(knowledge: Knowledge, bp_and_steps) -> None:  # type: ignore[no-untyped-def]
+    verdict = knowledge.check("Sit with your back supported and both feet flat on the floor [1].",
+                              bp_and_steps)
+    assert verdict.keep and verdict.cited == [1]
+    assert verdict.sentence.endswith("floor [1].")
+
+
+def test_wrong_citation_is_corrected(knowledge: Knowledge, bp_and_steps) -> None:  # type: ignore[no-untyped-def]
+    verdict = knowledge.check("Sit with your back supported and your feet flat on the floor [2].",
+                              bp_and_steps)
+    assert verdict.keep and verdict.cited == [1]
+    assert "corrected" in verdict.reason
+
+
+def test_unsupported_citation_is_dropped(knowledge: Knowledge, bp_and_steps) -> None:  # type: ignore[no-untyped-def]
+    verdict = knowledge.check("Eating grapefruit every morning will cure high blood pressure [1].",
+                              bp_and_steps)
+    assert not verdict.keep
+
+
+def test_a_figure_the_passage_lacks_is_unsupported(knowledge: Knowledge, bp_and_steps) -> None:  # type: ignore[no-untyped-def]
+    p1 = bp_and_steps.passages[0].text
+    assert "45" not in p1
+    verdict = knowledge.check("Sit quietly for 45 minutes with your back supported before you measure [1].",
+                              bp_and_steps)
+    assert not verdict.keep
+
+
+def test_uncited_supported_sentence_gets_its_citation(knowledge: Knowledge, bp_and_steps) -> None:  # type: ignore[no-untyped-def]
+    source = next(s for s in bp_and_steps._sentences[0] if len(s.split()) >= 6)
+    verdict = knowledge.check(source, bp_and_steps)
+    assert verdict.keep and verdict.cited == [1], verdict
+
+
+def test_reflections_pass_and_unsourced_advice_is_dropped(knowledge: Knowledge, bp_and_steps) -> None:  # type: ignore[no-untyped-def]
+    assert knowledge.check("It sounds like you really want to get this right, Rosa.", bp_and_steps).keep
+    assert knowledge.check("What would make that easier for you?", bp_and_steps).keep
+    assert not knowledge.check("You should drink eight glasses of water a day.", bp_and_steps).keep
+    assert not knowledge.check("Aim for a 45-minute swim three times a week.", bp_and_steps).keep
+
+
+def test_patients_own_figures_may_be_echoed(knowledge: Knowledge) -> None:
+    grounding = knowledge.with_passages([])
+    grounding.known_figures = {"20"}
+    assert knowledge.check("You walked for 20 minutes on Tuesday, well done.", grounding).keep
+    assert not knowledge.check("Try walking for 35 minutes tomorrow.", grounding).keep
+
+
+def test_question_detection_and_condition_tags() -> None:
+    assert asks_for_information("how much salt can I have?")
+    assert asks_for_information("tell me about fibre")
+    assert not asks_for_information("how are you?")
+    assert not asks_for_information("thanks, that helps")
+    assert set(condition_tags(["Type 2 diabetes", "high blood pressure", "COPD"])) == {
+        "hypertension", "type-2-diabetes", "copd"}
+    assert strip_citations("Walk daily [1][2]. ") == "Walk daily."
+
+
+class ScriptedModel:
+    """A test double for the language model inside this unit test of the conversation only."""
+
+    name = "scripted"
+
+    def __init__(self, pieces: list[str]) -> None:
+        self.pieces = pieces
+        self.seen: list[Sequence[Message]] = []
+        self.last_stats = TurnStats()
+
+    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Generator[str, None, None]:
+        self.seen.append(list(messages))
+        yield from self.pieces
+
+    def prefill(self, messages: Sequence[Message]) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _conversation(home: Settings, triage, knowledge: Knowledge, model) -> Conversation:  # type: ignore[no-untyped-def]
+    store = open_store(home.db_path, home.key_path)
+    with store.session() as db:
+        p = Patient(name="Ann Lee", preferred_name="Ann", conditions=["high blood pressure"])
+        db.add(p)
+        db.flush()
+        pid = p.id
+    return Conversation(store, pid, triage, lambda: model, GenerationOptions(), knowledge=knowledge)
+
+
+def test_unanswerable_question_gets_the_no_information_reply_without_a_model(
+        home: Settings, triage, knowledge: Knowledge) -> None:  # type: ignore[no-untyped-def]
+    def no_model() -> LanguageModel:
+        raise AssertionError("no model may run when nothing reviewed answers the question")
+
+    store = open_store(home.db_path, home.key_path)
+    with store.session() as db:
+        p = Patient(name="Ann Lee", preferred_name="Ann")
+        db.add(p)
+        db.flush()
+        pid = p.id
+    conv = Conversation(store, pid, triage, no_model, GenerationOptions(), knowledge=knowledge)
+    reply = " ".join(conv.reply("How do I fix a flat tyre on my bicycle?"))
+    assert "don't have reviewed information" in reply
+    assert conv.last is not None and conv.last.source == NO_INFO_REPLY_ID
+    with store.session() as db:
+        turns = db.scalars(select(Turn).where(Turn.session_id == conv.session_id)).all()
+        assert [t.source for t in turns if t.role == "coach"] == [NO_INFO_REPLY_ID]
+
+
+def test_grounded_turn_carries_passages_and_stores_citations(
+        home: Settings, triage, knowledge: Knowledge) -> None:  # type: ignore[no-untyped-def]
+    model = ScriptedModel(["Good question, Ann. ", "Sit with your back supported and your feet flat ",
+                           "on the floor [1]. ", "You should also take 12,000 steps a day [2]. ",
+                           "Would you like to try that this week?"])
+    conv = _conversation(home, triage, knowledge, model)
+    reply = list(conv.reply("How should I sit when I check my blood pressure at home?"))
+    prompt = model.seen[0]
+    assert prompt[-2].role == "system" and "[1]" in prompt[-2].content
+    assert prompt[-1].content.startswith("How should I sit")  # the patient's words stay as said
+    assert any("[" in s for s in reply)
+    assert not any("12,000" in s for s in reply)  # unsupported figure dropped
+    assert conv.last is not None and conv.last.dropped and conv.last.sources
+    assert conv.last.sources[0]["article"] == "bp-home-measuring"
+    store = conv.store
+    with store.session() as db:
+        coach_turn = db.get(Turn, conv.last.coach_turn_id)
+        assert coach_turn is not None and coach_turn.meta["citations"][0]["article"] == "bp-home-measuring"
+
+
+def test_chat_without_a_question_gets_no_passages(home: Settings, triage, knowledge: Knowledge) -> None:  # type: ignore[no-untyped-def]
+    model = ScriptedModel(["That's lovely to hear, Ann. ", "What made it work today?"])
+    conv = _conversation(home, triage, knowledge, model)
+    reply = list(conv.reply("I walked to the shops and back this morning"))
+    assert reply == ["That's lovely to hear, Ann.", "What made it work today?"]
+    assert all(m.role != "system" for m in model.seen[0][1:])
