@@ -57,6 +57,13 @@ class Settings:
     """Folder of reviewed knowledge articles; defaults to the ones shipped in `knowledge/articles`."""
     kb_embedder: str = "minilm-l6"
     """Bundled embedding model for the knowledge index (`minilm-l6` or `mpnet-base`)."""
+    asr_model: str = "whisper-base"
+    """Speech recognition: `whisper-base` (multilingual, default) or `whisper-tiny.en` (light)."""
+    tts_rate: float = 0.9
+    """Speaking rate relative to the voice's own; below 1 is slower, easier for older listeners."""
+    kb_reranker: str = ""
+    """Optional bundled model that re-ranks retrieved passages (`mpnet-base`): more accurate,
+    slower (about 100 ms more per question on two cores). Empty means off."""
 
     @property
     def models_dir(self) -> Path:

@@ -101,6 +101,7 @@ class Conversation:
                 )
             self.patient_name = patient.address_as
             self.conditions = list(patient.conditions)
+            self.medications = list(patient.medications)
             session = CoachSession(patient_id=patient_id)
             db.add(session)
             db.flush()

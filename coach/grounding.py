@@ -22,7 +22,7 @@ the coach says it has no reviewed information instead of asking the model at all
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,7 +32,13 @@ from coach.config import Settings
 from coach.provision import require
 from knowledge.article import ArticleSetError
 from knowledge.embeddings import Embedder
-from knowledge.index import KnowledgeIndexError, articles_changed, build_index, open_index
+from knowledge.index import (
+    KnowledgeIndexError,
+    articles_changed,
+    build_index,
+    has_rerank_vectors,
+    open_index,
+)
 from knowledge.passages import Passage
 from knowledge.retriever import HybridRetriever, SearchResult, tokens
 
@@ -224,21 +230,25 @@ def _with_cites(bare: str, numbers: Sequence[int]) -> str:
     return f"{bare} {marks}"
 
 
-def ensure_index(settings: Settings, progress: object = None) -> tuple[Path, str | None]:
-    """Build the index when it is missing or the articles changed.
+def _reranker(settings: Settings) -> Embedder | None:
+    return Embedder(require(settings.models_dir, settings.kb_reranker)) if settings.kb_reranker else None
+
+
+def ensure_index(settings: Settings, progress: Callable[[int, int], None] | None = None,
+                 force: bool = False) -> tuple[Path, str | None]:
+    """Build the index when it is missing, the articles changed, or `force`.
 
     Returns the index path and a warning when broken articles kept the old index.
     """
-    from collections.abc import Callable
-    from typing import cast
-
     path = settings.kb_index_path
-    if not articles_changed(path, settings.articles_dir):
+    stale = (force or articles_changed(path, settings.articles_dir)
+             or (bool(settings.kb_reranker) and not has_rerank_vectors(path)))
+    if not stale:
         return path, None
     embedder = Embedder(require(settings.models_dir, settings.kb_embedder))
     try:
-        build_index(path, embedder, settings.kb_embedder, settings.articles_dir,
-                    cast("Callable[[int, int], None] | None", progress))
+        build_index(path, embedder, settings.kb_embedder, settings.articles_dir, progress,
+                    reranker=_reranker(settings))
     except ArticleSetError as exc:
         if path.is_file():
             return path, f"{exc}\nusing the previous index; fix the articles and run `coach kb build`"
@@ -250,7 +260,7 @@ def open_knowledge(settings: Settings) -> Knowledge:
     path, _warning = ensure_index(settings)
     embedder = Embedder(require(settings.models_dir, settings.kb_embedder))
     index = open_index(path, embedder, settings.kb_embedder)
-    return Knowledge(HybridRetriever(index=index), embedder)
+    return Knowledge(HybridRetriever(index=index, reranker=_reranker(settings)), embedder)
 
 
 __all__ = ["NO_INFO_REPLY", "NO_INFO_REPLY_ID", "Grounding", "Knowledge", "KnowledgeIndexError",

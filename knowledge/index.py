@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+from langchain_core.vectorstores import VectorStore
+from numpy.typing import NDArray
+
 from knowledge.article import Article, load_articles
 from knowledge.embeddings import Embedder
 from knowledge.passages import Passage, passages_of
@@ -40,6 +44,8 @@ class BuildReport:
     removed: int
     seconds: float
     index_path: Path
+    reranked: int = 0
+    """Passages embedded by the optional re-ranking model."""
 
 
 @dataclass
@@ -90,8 +96,13 @@ def _article_row(article: Article, passages: int) -> tuple[object, ...]:
 
 def build_index(index_path: Path, embedder: Embedder, embedder_name: str,
                 articles_dir: Path = ARTICLES_DIR,
-                progress: Callable[[int, int], None] | None = None) -> BuildReport:
-    """Validate all articles, then bring the index at `index_path` up to date."""
+                progress: Callable[[int, int], None] | None = None,
+                reranker: Embedder | None = None) -> BuildReport:
+    """Validate all articles, then bring the index at `index_path` up to date.
+
+    With a `reranker`, its passage vectors are stored too (only for changed passages),
+    so re-ranking at query time embeds just the question.
+    """
     started = time.perf_counter()
     articles = load_articles(articles_dir)  # raises before anything is written
     passages = [p for a in articles for p in passages_of(a)]
@@ -128,6 +139,7 @@ def build_index(index_path: Path, embedder: Embedder, embedder_name: str,
                             ids=[p.id for p in chunk], vectors=vectors.tolist())
             if progress is not None:
                 progress(min(start + batch, len(todo)), len(todo))
+        reranked = _update_rerank_vectors(conn, passages, reranker) if reranker is not None else 0
         conn.execute("DROP TABLE IF EXISTS articles")
         conn.execute("CREATE TABLE articles (id TEXT PRIMARY KEY, title TEXT, digest TEXT, words INT, "
                      "grade REAL, passages INT, conditions TEXT, sources TEXT, last_reviewed TEXT)")
@@ -147,18 +159,46 @@ def build_index(index_path: Path, embedder: Embedder, embedder_name: str,
     conn.close()
     os.replace(work, index_path)
     return BuildReport(len(articles), len(passages), len(todo), len(stale),
-                       time.perf_counter() - started, index_path)
+                       time.perf_counter() - started, index_path, reranked)
+
+
+def _update_rerank_vectors(conn: Any, passages: list[Passage], reranker: Embedder) -> int:
+    conn.execute("CREATE TABLE IF NOT EXISTS rerank_vectors "
+                 "(id TEXT PRIMARY KEY, digest TEXT NOT NULL, vector BLOB NOT NULL)")
+    have = dict(conn.execute("SELECT id, digest FROM rerank_vectors").fetchall())
+    wanted = {p.id for p in passages}
+    conn.executemany("DELETE FROM rerank_vectors WHERE id = ?", [(i,) for i in have if i not in wanted])
+    todo = [p for p in passages if have.get(p.id) != p.digest]
+    for start in range(0, len(todo), 32):
+        chunk = todo[start:start + 32]
+        vectors = reranker.embed([p.embed_text for p in chunk])
+        conn.executemany("INSERT OR REPLACE INTO rerank_vectors VALUES (?, ?, ?)",
+                         [(p.id, p.digest, v.astype(np.float32).tobytes())
+                          for p, v in zip(chunk, vectors, strict=True)])
+    return len(todo)
 
 
 @dataclass
 class OpenIndex:
-    """A read-only view of a built index: its vector store and every passage."""
+    """A read-only view of a built index: its vector store and every passage.
+
+    Retrieval uses `store` only through langchain's `VectorStore` API, so a deployment
+    with many patients can hand it `langchain_postgres.PGVector` over the same passages.
+    """
 
     conn: Any
-    store: SqliteVecStore
+    store: VectorStore
     passages: list[Passage]
     embedder_name: str
     path: Path
+
+    def rerank_vectors(self) -> dict[str, NDArray[np.float32]]:
+        """Passage vectors of the re-ranking model, if the index was built with one."""
+        try:
+            rows = self.conn.execute("SELECT id, vector FROM rerank_vectors").fetchall()
+        except Exception:
+            return {}
+        return {i: np.frombuffer(v, dtype=np.float32) for i, v in rows}
 
     def stats(self) -> IndexStats:
         meta = _meta(self.conn)
@@ -209,3 +249,18 @@ def articles_changed(index_path: Path, articles_dir: Path = ARTICLES_DIR) -> boo
     except Exception:
         return False  # broken articles: keep serving the old index; `kb build` reports why
     return bool(have != current)
+
+
+def has_rerank_vectors(index_path: Path) -> bool:
+    if not index_path.is_file():
+        return False
+    try:
+        conn = connect(index_path)
+        try:
+            stored = conn.execute("SELECT count(*) FROM rerank_vectors").fetchone()[0]
+            total = conn.execute("SELECT count(*) FROM passages").fetchone()[0]
+        finally:
+            conn.close()
+    except Exception:
+        return False
+    return bool(stored == total > 0)

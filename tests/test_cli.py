@@ -31,7 +31,8 @@ def run(*args: str, stdin: str | None = None, ok: bool = True) -> subprocess.Com
 def test_every_command_has_help_with_examples() -> None:
     for cmd in (["models"], ["doctor"], ["triage"], ["chat"], ["demo"], ["patients", "add"],
                 ["patients", "list"], ["patients", "show"], ["goals", "add"], ["goals", "checkin"],
-                ["bench", "llm"], ["bench", "triage"]):
+                ["bench", "llm"], ["bench", "triage"], ["kb", "build"], ["kb", "search"],
+                ["kb", "stats"], ["kb", "eval"]):
         out = run(*cmd, "--help").stdout
         assert "Example" in out, cmd
 
@@ -120,3 +121,35 @@ def test_models_and_doctor_json(home: Settings) -> None:
     report = json.loads(run("doctor", "--json").stdout)
     assert report["ready"] is True
     assert report["machine"]["cpus"] >= 1 and "openxr" in report
+
+
+def test_kb_build_search_stats_and_a_broken_article(home: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from knowledge.index import ARTICLES_DIR
+
+    articles = tmp_path / "articles"
+    articles.mkdir()
+    for name in ("sleep-basics.md", "salt-cutting-down.md", "bp-home-measuring.md"):
+        shutil.copy(ARTICLES_DIR / name, articles)
+    os.environ["COACH_ARTICLES_PATH"] = str(articles)
+    try:
+        built = json.loads(run("kb", "build", "--json").stdout)
+        assert built["articles"] == 3 and built["embedded"] == built["passages"]
+        found = json.loads(run("kb", "search", "how much salt is too much", "--json").stdout)
+        assert found["relevant"] and found["hits"][0]["passage"].startswith("salt-cutting-down")
+        stats = json.loads(run("kb", "stats", "--json").stdout)
+        assert stats["articles"] == 3 and stats["grade_median"] <= 8
+
+        (articles / "broken.md").write_text("---\nid: broken\ntitle: x\n---\n\nbody")
+        failed = run("kb", "build", ok=False)
+        assert failed.returncode == 1
+        assert "broken.md" in failed.stderr and "previous index is unchanged" in failed.stderr
+        # the old index still answers, with a warning-free search
+        again = json.loads(run("kb", "search", "salty food", "--json").stdout)
+        assert again["hits"]
+
+        empty = run("kb", "search", "   ", ok=False)
+        assert empty.returncode == 1 and "empty" in empty.stderr
+    finally:
+        del os.environ["COACH_ARTICLES_PATH"]

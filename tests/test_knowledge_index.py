@@ -125,3 +125,19 @@ def test_langchain_interface_returns_documents(retriever: HybridRetriever) -> No
 def test_bad_queries_get_clear_messages(query: object, message: str) -> None:
     with pytest.raises(QueryError, match=message):
         check_query(query)
+
+
+def test_optional_reranker_uses_stored_vectors(tmp_path: Path, embedder: Embedder) -> None:
+    from tests.conftest import model_path
+
+    reranker = Embedder(model_path("mpnet-base"))
+    folder = small_folder(tmp_path, ("sleep-basics", "hydration", "salt-cutting-down"))
+    index = tmp_path / "index.sqlite"
+    build_index(index, embedder, EMBEDDER, folder)
+    with pytest.raises(KnowledgeIndexError, match="re-ranking"):
+        HybridRetriever(index=open_index(index, embedder, EMBEDDER), reranker=reranker)
+    report = build_index(index, embedder, EMBEDDER, folder, reranker=reranker)
+    assert report.embedded == 0 and report.reranked == report.passages
+    reranked = HybridRetriever(index=open_index(index, embedder, EMBEDDER), reranker=reranker)
+    assert reranked.search("my mouth is dry and my wee is dark").articles()[0] == "hydration"
+    assert build_index(index, embedder, EMBEDDER, folder, reranker=reranker).reranked == 0

@@ -56,6 +56,7 @@ def build(
     if rebuild:
         path.unlink(missing_ok=True)
     embedder = Embedder(require(settings.models_dir, settings.kb_embedder))
+    reranker = Embedder(require(settings.models_dir, settings.kb_reranker)) if settings.kb_reranker else None
     with Progress(TextColumn("embedding passages"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err_console, transient=True,
                   disable=as_json) as bar:
@@ -65,19 +66,23 @@ def build(
             bar.update(task, completed=done, total=total)
 
         try:
-            report = build_index(path, embedder, settings.kb_embedder, settings.articles_dir, progress)
+            report = build_index(path, embedder, settings.kb_embedder, settings.articles_dir, progress,
+                                 reranker=reranker)
         except ArticleSetError as exc:
             kept = "the previous index is unchanged" if path.is_file() else "no index was written"
             fail(f"{exc}\n{kept}; fix the files above and run `coach kb build` again")
         except FileNotFoundError as exc:
             fail(f"{exc}; set articles_path to a folder of articles")
     data = {"articles": report.articles, "passages": report.passages, "embedded": report.embedded,
-            "removed": report.removed, "seconds": round(report.seconds, 2), "index": str(report.index_path)}
+            "removed": report.removed, "reranker_embedded": report.reranked,
+            "seconds": round(report.seconds, 2), "index": str(report.index_path)}
     if as_json:
         print_json(data)
         return
     console.print(f"[green]index ready[/]: {report.articles} articles, {report.passages} passages "
-                  f"({report.embedded} embedded, {report.removed} removed) in {report.seconds:.1f} s",
+                  f"({report.embedded} embedded, {report.removed} removed"
+                  + (f", {report.reranked} for the re-ranker" if report.reranked else "")
+                  + f") in {report.seconds:.1f} s",
                   highlight=False)
 
 
@@ -192,6 +197,7 @@ def evaluate(
 
       coach kb eval
       coach kb eval --split tune --show-misses
+      COACH_KB_RERANKER=mpnet-base coach kb eval     # with the optional re-ranker
     """
     from knowledge.evaluation import SPLITS, QuestionFileError
     from knowledge.evaluation import evaluate as run_eval
@@ -204,12 +210,14 @@ def evaluate(
     except (QuestionFileError, FileNotFoundError) as exc:
         fail(str(exc))
     misses = result.pop("misses")
+    result["reranker"] = ctx.obj.settings.kb_reranker or None
     if split == "test":
         result["misses"] = len(misses)  # the test split stays sealed
     if as_json:
         print_json(result)
         return
-    table = Table(title=f"coach kb eval: {split} split, {result['questions']} questions")
+    reranked = ", re-ranked by " + ctx.obj.settings.kb_reranker if ctx.obj.settings.kb_reranker else ""
+    table = Table(title=f"coach kb eval: {split} split, {result['questions']} questions{reranked}")
     for col in ("recall@1", "recall@5", "MRR", "median ms", "p95 ms", "answerable refused",
                 "unanswerable refused"):
         table.add_column(col)

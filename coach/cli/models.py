@@ -164,6 +164,7 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(),
                     "platform": platform.platform(), "gpu": _gpu()},
         "openxr": _openxr_runtime(),
+        "knowledge": _knowledge_state(settings),
         "models": model_rows,
     }
     required_ready = all(r["ready"] for r in model_rows if not r["optional"])
@@ -184,12 +185,25 @@ def doctor(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         console.print(f"llm       {settings.llm_backend} / {settings.llm_model}  ({llama})")
         console.print(f"machine   {os.cpu_count()} CPUs, GPU: {report['machine']['gpu']}")
         console.print(f"openxr    {report['openxr']}")
+        console.print(f"knowledge {report['knowledge']['state']}")
         if required_ready:
             console.print("[green]ready[/]: every required model is assembled and verified.")
         else:
             console.print("[red]not ready[/]: run `coach models` to assemble what is missing.")
     if not required_ready:
         raise typer.Exit(1)
+
+
+def _knowledge_state(settings: Any) -> dict[str, Any]:
+    """Whether the article index exists and matches the articles (digests only; no model load)."""
+    from knowledge.index import articles_changed
+
+    path = settings.kb_index_path
+    if not path.is_file():
+        return {"index": str(path), "state": "not built yet (run `coach kb build`)"}
+    stale = articles_changed(path, settings.articles_dir)
+    return {"index": str(path), "state": "articles changed since the last build (run `coach kb build`)"
+            if stale else f"index up to date ({path})"}
 
 
 def register(app: typer.Typer) -> None:
