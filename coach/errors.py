@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from avatar.voice import VoiceError
 from coach.conversation import ConversationError
 from coach.goals import GoalError
 from coach.llm.base import LLMError
 from coach.provision import ProvisionError
 from coach.safety.triage import TriageInputError
 from coach.store.db import StoreError
+from coach.voice.asr import TranscriptionError
+from coach.voice.audio import AudioError
+from knowledge.article import ArticleSetError
 from knowledge.embeddings import EmbedderError
+from knowledge.index import KnowledgeIndexError
+from knowledge.retriever import QueryError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
+    ArticleSetError,
+    AudioError,
     ConversationError,
     EmbedderError,
     GoalError,
     LLMError,
     ProvisionError,
     StoreError,
+    KnowledgeIndexError,
+    QueryError,
+    TranscriptionError,
     TriageInputError,
+    VoiceError,
 )

@@ -32,7 +32,7 @@ def test_every_command_has_help_with_examples() -> None:
     for cmd in (["models"], ["doctor"], ["triage"], ["chat"], ["demo"], ["patients", "add"],
                 ["patients", "list"], ["patients", "show"], ["goals", "add"], ["goals", "checkin"],
                 ["bench", "llm"], ["bench", "triage"], ["kb", "build"], ["kb", "search"],
-                ["kb", "stats"], ["kb", "eval"]):
+                ["kb", "stats"], ["kb", "eval"], ["transcribe"], ["talk"]):
         out = run(*cmd, "--help").stdout
         assert "Example" in out, cmd
 

@@ -110,13 +110,16 @@ def demo(
     backend: BackendOpt = None,
     model: ModelOpt = None,
     url: UrlOpt = None,
+    spoken: Annotated[bool, typer.Option(help="Also answer a recorded question aloud.")] = True,
 ) -> None:
-    """Run a short scripted conversation for the sample patient, streaming the replies.
+    """Run a short scripted conversation for the sample patient, streaming the replies,
+    then answer a shipped recording of a question with a spoken reply (wav + timeline).
 
     Example:
 
       coach demo
       coach demo --model smollm2-135m     # fast, but incoherent: tests only
+      coach demo --no-spoken              # text only
     """
     from coach.demo import SCRIPT, ensure_demo_patient
 
@@ -130,9 +133,47 @@ def demo(
     finally:
         conv.close()
     settings = ctx.obj.settings
+    if spoken:
+        _spoken_demo(ctx, patient_id, backend, model, url)
     console.rule()
     console.print(f"Saved (encrypted) in {settings.db_path}. "
                   f"See it with: coach patients show {patient_id}")
+
+
+def _spoken_demo(ctx: typer.Context, patient_id: int, backend: str | None, model: str | None,
+                 url: str | None) -> None:
+    """A shipped recording of Maggie's question, answered aloud, with the avatar's timeline."""
+    import json
+
+    from avatar.voice import Voice, write_wav
+    from coach.provision import require
+    from coach.voice.asr import Transcriber
+    from coach.voice.turn import DEMO_QUESTION, spoken_turn
+
+    context: Context = ctx.obj.with_llm(llm_backend=backend, llm_model=model, llm_url=url)
+    settings = context.settings
+    console.rule("spoken turn: a recorded question, a spoken reply")
+    transcriber = Transcriber(require(settings.models_dir, settings.asr_model))
+    voice = Voice(require(settings.models_dir, "piper-joe"), settings.tts_rate)
+    conv = _open(ctx, patient_id, backend, model, url)
+    try:
+        turn = spoken_turn(conv, transcriber, voice, DEMO_QUESTION)
+    finally:
+        conv.close()
+    out = settings.home / "demo" / "reply.wav"
+    seconds = write_wav(out, turn.sentences, voice.sample_rate)
+    (out.with_suffix(".json")).write_text(json.dumps(turn.timeline(), indent=1), encoding="utf-8")
+    console.print(f"[bold cyan]Maggie (recording):[/] {turn.transcript.text}", highlight=False)
+    console.print(f"[bold green]Sam (spoken):[/] {' '.join(s.text for s in turn.sentences)}",
+                  highlight=False)
+    if turn.outcome is not None:
+        for source in turn.outcome.sources:
+            console.print(f"[dim]  \\[{source['n']}] {source['title']}: {source['section']}[/]",
+                          highlight=False)
+    phonemes = sum(len(s.phonemes) for s in turn.sentences)
+    console.print(f"[dim]reply audio {seconds:.1f} s with {phonemes} timed phonemes -> {out} "
+                  f"(+ {out.with_suffix('.json').name}); first audio after "
+                  f"{turn.first_audio_seconds or 0:.1f} s[/]", highlight=False)
 
 
 def _echo(lines: Iterable[str]) -> Iterator[str]:

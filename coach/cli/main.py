@@ -68,7 +68,7 @@ def root(
 
 
 def _register() -> None:
-    from coach.cli import bench, chat, kb, models, patients, safety
+    from coach.cli import bench, chat, kb, models, patients, safety, voice
 
     app.add_typer(patients.patients_app, name="patients")
     app.add_typer(patients.goals_app, name="goals")
@@ -77,6 +77,7 @@ def _register() -> None:
     models.register(app)
     safety.register(app)
     chat.register(app)
+    voice.register(app)
 
 
 _register()

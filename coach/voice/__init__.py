@@ -1,0 +1,1 @@
+"""Speech in (audio files and PCM streams to text) and the spoken turn."""
