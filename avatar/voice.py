@@ -82,6 +82,8 @@ class Voice:
         except Exception as exc:
             raise VoiceError(f"cannot load the voice {model.name}: {exc}; "
                              "run `coach models --verify`") from exc
+        self.model_path = model
+        self.rate = rate
         self._config = SynthesisConfig(length_scale=1.0 / rate)
         self.sample_rate = int(self._voice.config.sample_rate)
         self._lock = threading.Lock()

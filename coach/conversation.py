@@ -14,6 +14,7 @@ The order inside a turn is the safety design:
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -89,6 +90,7 @@ class Conversation:
         self.store = store
         self.triage = triage
         self.knowledge = knowledge
+        self.warm = warm
         self._model_factory = model
         self._model: LanguageModel | None = None
         self.options = options
@@ -123,11 +125,26 @@ class Conversation:
 
     def _warm(self) -> None:
         try:
-            model = self._model_factory()
-            model.prefill([Message("system", self.system)])
+            model = self._model if self._model is not None else self._model_factory()
+            model.prefill([Message("system", self.system), *self._history()])
             self._model = model
         except BaseException as exc:  # surfaced when the model is first needed
             self._warm_error = exc
+
+    def _prefill_while_listening(self) -> None:
+        """After a reply, read it into the model's cache while the patient listens and
+        answers, so the next turn pays only for the new passages and words."""
+        if self._warmer is not None or self._model is None:
+            return
+        self._warmer = threading.Thread(target=self._warm, name="coach-listen", daemon=True)
+        self._warmer.start()
+
+    def wait_ready(self) -> float:
+        """Wait for background prefill (benchmarks time turns from here); returns seconds waited."""
+        started = time.perf_counter()
+        if self._warmer is not None:
+            self._warmer.join()
+        return time.perf_counter() - started
 
     @property
     def model(self) -> LanguageModel:
@@ -272,6 +289,8 @@ class Conversation:
                 meta.update(prompt_tokens=stats.prompt_tokens, reused_tokens=stats.reused_tokens)
             outcome.coach_turn_id = self._add_turn("coach", outcome.text or "", source=outcome.source,
                                                    status=outcome.status, meta=meta)
+            if outcome.status == "complete" and self.warm:
+                self._prefill_while_listening()
 
     def end(self) -> None:
         with self.store.session() as db:

@@ -44,6 +44,8 @@ from knowledge.retriever import HybridRetriever, SearchResult, tokens
 
 PROMPT_PASSAGES = 3
 """Three passages (~250 words) fit the small model's attention; more dilutes it."""
+EXCERPT_WORDS = 40
+"""Words of each passage shown to the model: its most relevant sentences."""
 SUPPORT_SIMILARITY = 0.55
 """Cosine between a reply sentence and a passage sentence that counts as support."""
 ATTACH_SIMILARITY = 0.7
@@ -102,6 +104,17 @@ def asks_for_information(text: str) -> bool:
     return bool(_QUESTION.search(text)) and len(tokens(text)) >= 2
 
 
+def _excerpt(parts: Sequence[str], scores: np.ndarray) -> str:
+    chosen: set[int] = set()
+    words = 0
+    for i in np.argsort(-scores):
+        if words and words + len(parts[i].split()) > EXCERPT_WORDS:
+            continue
+        chosen.add(int(i))
+        words += len(parts[i].split())
+    return " ".join(" ".join(parts[i].lstrip("-* ").split()) for i in sorted(chosen))
+
+
 def strip_citations(sentence: str) -> str:
     return " ".join(_CITE.sub("", sentence).split())
 
@@ -125,15 +138,15 @@ class Grounding:
     them back is a reflection, not a health fact that needs a source."""
     _sentences: list[list[str]] = field(default_factory=list)
     _vectors: list[np.ndarray] = field(default_factory=list)
+    excerpts: list[str] = field(default_factory=list)
+    """What the model is shown of each passage: the sentences closest to the question."""
 
     def prompt_message(self) -> str:
         """A system message placed just before the patient's words: passages for this turn only."""
-        lines = ["Reviewed information you may use for your next reply. Give advice only from it, "
-                 "in your own warm words, and put the passage number in square brackets at the end "
-                 "of each sentence that uses it, like [1]. Do not mention passages, articles or "
-                 "numbers in words."]
+        lines = ["Reviewed information for your next reply:"]
         for n, p in enumerate(self.passages, 1):
-            lines.append(f"[{n}] {p.heading}: {' '.join(p.text.split())}")
+            text = self.excerpts[n - 1] if n <= len(self.excerpts) else " ".join(p.text.split())
+            lines.append(f"[{n}] {p.heading}: {text}")
         return "\n".join(lines)
 
     def sources(self) -> list[dict[str, object]]:
@@ -160,15 +173,25 @@ class Knowledge:
         result = self.retriever.search(message, k=PROMPT_PASSAGES, conditions=condition_tags(conditions))
         if not result.relevant:
             return Grounding(result)
-        return self.with_passages([h.passage for h in result.hits], result)
+        return self.with_passages([h.passage for h in result.hits], result, message)
 
-    def with_passages(self, passages: Sequence[Passage], result: SearchResult | None = None) -> Grounding:
-        """A grounding over given passages, with their sentences embedded for the check."""
+    def with_passages(self, passages: Sequence[Passage], result: SearchResult | None = None,
+                      question: str | None = None) -> Grounding:
+        """A grounding over given passages, with their sentences embedded for the check.
+
+        With a `question`, each passage is cut to the sentences closest to it (in their
+        own order, up to EXCERPT_WORDS): every prompt token costs the patient waiting
+        time (about 15 ms each for the 1.5B model on two cores).
+        """
         grounding = Grounding(result, list(passages))
+        query = self.embedder.embed([question])[0] if question else None
         for p in passages:
             parts = [s.strip() for s in re.split(r"(?<=[.!?:])\s+|\n+", p.text) if len(s.strip()) > 3]
+            vectors = self.embedder.embed(parts)
             grounding._sentences.append(parts)
-            grounding._vectors.append(self.embedder.embed(parts))
+            grounding._vectors.append(vectors)
+            if query is not None:
+                grounding.excerpts.append(_excerpt(parts, vectors @ query))
         return grounding
 
     def _support(self, grounding: Grounding, n: int, text: str, vector: np.ndarray) -> float:

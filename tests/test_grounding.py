@@ -174,3 +174,19 @@ def test_chat_without_a_question_gets_no_passages(home: Settings, triage, knowle
     reply = list(conv.reply("I walked to the shops and back this morning"))
     assert reply == ["That's lovely to hear, Ann.", "What made it work today?"]
     assert all(m.role != "system" for m in model.seen[0][1:])
+
+
+def test_prompt_shows_the_sentences_closest_to_the_question(knowledge: Knowledge) -> None:
+    grounding = knowledge.ground("How long should I rest before I measure my blood pressure?")
+    assert grounding.passages and len(grounding.excerpts) == len(grounding.passages)
+    for excerpt, p in zip(grounding.excerpts, grounding.passages, strict=True):
+        assert len(excerpt.split()) <= 40 + 25  # one long sentence may run over
+        assert len(excerpt) <= len(p.text)
+    assert "minutes" in grounding.prompt_message()
+
+
+def test_word_error_rate() -> None:
+    from coach.bench.voice import wer
+
+    assert wer("How much salt should I eat?", "how much salt should i eat") == (0, 6)
+    assert wer("I forgot my metformin", "I forgot my net form in") == (3, 4)

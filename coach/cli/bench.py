@@ -79,3 +79,46 @@ def bench_triage(
     if show_errors and split.startswith("dev"):
         for e in result["errors"]:
             console.print(f"{e['gold']:>12} -> {e['predicted']:<12} {e['text']}", highlight=False)
+
+
+@bench_app.command("voice")
+def bench_voice(
+    ctx: typer.Context,
+    asr: Annotated[str | None, typer.Option(help="whisper-base (default) or whisper-tiny.en.")] = None,
+    model: Annotated[str | None, typer.Option(help="Bundled model name or path.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Spoken turns timed stage by stage from the end of speech, streamed against naive.
+
+    Reports medians and p95 for transcript, first token, first sentence and first
+    audio; the naive pipeline's first audio and the streaming gain; ASR word error
+    rate and TTS real-time factor.
+
+    Examples:
+
+      coach bench voice
+      coach bench voice --asr whisper-tiny.en --model qwen2.5-0.5b --json   # light profile
+    """
+    from avatar.voice import Voice
+    from coach.bench.voice import run_voice_bench
+    from coach.provision import require
+    from coach.voice.asr import Transcriber
+
+    context = ctx.obj.with_llm(llm_model=model)
+    settings = context.settings
+    name = asr or settings.asr_model
+    if name not in ("whisper-base", "whisper-tiny.en"):
+        fail("--asr must be whisper-base or whisper-tiny.en")
+    llm = context.open_model()
+    try:
+        result = run_voice_bench(context.store, context.triage, context.knowledge, llm,
+                                 Transcriber(require(settings.models_dir, name)),
+                                 Voice(require(settings.models_dir, "piper-joe"), settings.tts_rate),
+                                 context.generation, progress=not as_json)
+    finally:
+        llm.close()
+    table = result.pop("table")
+    if as_json:
+        print_json(result)
+        return
+    console.print(table)

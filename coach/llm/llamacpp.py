@@ -10,6 +10,7 @@ does) does not re-read the whole persona each time.
 from __future__ import annotations
 
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Generator, Sequence
 from pathlib import Path
@@ -65,6 +66,9 @@ class LlamaCppModel:
             for flag in (True, False)
         }
         self._snapshots: OrderedDict[tuple[int, ...], Any] = OrderedDict()
+        self._lock = threading.RLock()
+        """llama.cpp's context is not thread-safe: one generation or prefill at a time
+        (a background prefill and a patient's turn, or two sessions sharing the model)."""
 
     def _tokens(self, messages: Sequence[Message], generation_prompt: bool) -> list[int]:
         chat = [{"role": m.role, "content": m.content} for m in messages]
@@ -98,6 +102,10 @@ class LlamaCppModel:
         return kept
 
     def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Generator[str, None, None]:
+        with self._lock:
+            yield from self._stream(messages, options)
+
+    def _stream(self, messages: Sequence[Message], options: GenerationOptions) -> Generator[str, None, None]:
         messages = self.fit(messages, options.max_tokens)
         full = self._tokens(messages, True)
         if len(full) + options.max_tokens > self._llm.n_ctx():
@@ -133,8 +141,27 @@ class LlamaCppModel:
             raise LLMError(f"llama.cpp failed while generating: {exc}") from exc
 
     def prefill(self, messages: Sequence[Message]) -> None:
-        prefix = self._tokens(messages, False)
-        self._prepare_prefix(prefix, prefix)
+        """Read `messages` into the cache now (system prompt from a snapshot, the rest
+        incrementally), so the next turn that starts with them pays only for what is new."""
+        with self._lock:
+            self._prefill(messages)
+
+    def _prefill(self, messages: Sequence[Message]) -> None:
+        tokens = self._tokens(self.fit(messages, 0), False)
+        system = self._tokens(messages[:1], False) if messages and messages[0].role == "system" else []
+        if tokens[: len(system)] != system:
+            system = []
+        self._prepare_prefix(system, tokens)
+        llm = self._llm
+        cached = _common_prefix(llm._input_ids[: llm.n_tokens].tolist(), tokens)
+        if cached >= len(tokens):
+            return
+        if cached > 0 and llm._ctx.kv_cache_seq_rm(-1, cached, -1):
+            llm.n_tokens = cached
+        else:
+            llm.reset()
+            cached = 0
+        llm.eval(tokens[cached:])
 
     def close(self) -> None:
         self._snapshots.clear()

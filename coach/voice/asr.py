@@ -47,6 +47,7 @@ class Transcriber:
         except Exception as exc:
             raise TranscriptionError(f"cannot load the speech model in {model_dir}: {exc}; "
                                      "run `coach models --verify`") from exc
+        self.name = model_dir.name
         self.english_only = model_dir.name.endswith(".en")
         self._lock = threading.Lock()
 

@@ -1,0 +1,226 @@
+"""Spoken-turn latency, stage by stage, streamed against naive, in the same run.
+
+Each utterance is a patient question synthesised with the bundled voice (at two
+speaking rates), so its words are known and the ASR word error rate can be measured.
+As in a live session, the coach reads its last reply into the model's cache while the
+patient listens and asks the next question (reported beside the question's length).
+A turn is timed from the end of speech (the recording is complete):
+transcript -> first model token -> first checked sentence -> first reply audio.
+The naive pipeline does the same work one whole stage at a time (whole transcript,
+whole reply, then the whole reply synthesised at once); the ratio of the two
+first-audio times is the streaming gain.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+import tempfile
+import time
+from collections.abc import Generator, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.progress import Progress
+from rich.table import Table
+from sqlalchemy import select
+
+from avatar.voice import Voice, write_wav
+from coach.conversation import Conversation
+from coach.grounding import Knowledge
+from coach.llm import GenerationOptions, LanguageModel, Message
+from coach.safety import Triage
+from coach.store import Patient, Store
+from coach.voice.asr import Transcriber
+from coach.voice.audio import load_audio
+
+UTTERANCES = (
+    "I walked to the shops and back this morning without stopping.",
+    "How many steps a day should I aim for with my blood pressure?",
+    "I keep forgetting my evening tablets, what could help me remember?",
+    "What are the signs that my sugar is going low?",
+    "I have been sleeping badly since my husband went into hospital.",
+    "How can I cut down on salt when I cook?",
+)
+RATES = (0.9, 1.1)
+BENCH_PATIENT = "Voice Bench (synthetic)"
+
+
+class _Timed:
+    """Wraps the coach's model to note when its first token arrives (instrumentation only)."""
+
+    def __init__(self, model: LanguageModel) -> None:
+        self.inner = model
+        self.name = model.name
+        self.first_token: float | None = None
+        self.last_stats = model.last_stats
+
+    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Generator[str, None, None]:
+        stream = self.inner.stream(messages, options)
+        try:
+            for piece in stream:
+                if self.first_token is None:
+                    self.first_token = time.perf_counter()
+                yield piece
+        finally:
+            stream.close()
+            self.last_stats = self.inner.last_stats
+
+    def prefill(self, messages: Sequence[Message]) -> None:
+        self.inner.prefill(messages)
+
+    def close(self) -> None:
+        pass  # the benchmark owns the real model and closes it once
+
+
+def wer(reference: str, hypothesis: str) -> tuple[int, int]:
+    """Word edits and reference length, after lowercasing and dropping punctuation."""
+    ref = re.findall(r"[a-z0-9']+", reference.lower())
+    hyp = re.findall(r"[a-z0-9']+", hypothesis.lower())
+    row = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        prev, row[0] = row[0], i
+        for j, h in enumerate(hyp, 1):
+            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
+    return row[len(hyp)], len(ref)
+
+
+def _patient(store: Store) -> int:
+    with store.session() as db:
+        patient = db.scalar(select(Patient).where(Patient.name == BENCH_PATIENT))
+        if patient is None:
+            patient = Patient(name=BENCH_PATIENT, preferred_name="Pat", age_band="70-79",
+                              conditions=["hypertension", "type 2 diabetes"],
+                              medications=["metformin", "amlodipine"])
+            db.add(patient)
+            db.flush()
+        return patient.id
+
+
+def _stats(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {"median": round(statistics.median(ordered), 3),
+            "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 3)}
+
+
+def run_voice_bench(store: Store, triage: Triage, knowledge: Knowledge, model: LanguageModel,
+                    transcriber: Transcriber, voice: Voice, options: GenerationOptions,
+                    progress: bool = True) -> dict[str, Any]:
+    patient_id = _patient(store)
+    timed = _Timed(model)
+    stages: dict[str, list[float]] = {k: [] for k in (
+        "transcript", "first_token", "first_sentence", "first_audio", "naive_first_audio",
+        "listen_prefill", "question_audio")}
+    edits = words = 0
+    tts_audio = tts_time = 0.0
+
+    def conversation() -> Conversation:
+        return Conversation(store, patient_id, triage, lambda: timed, options, knowledge=knowledge,
+                            warm=True)
+
+    # One sitting per pipeline, as a patient would have: the system prompt is read once
+    # (untimed, as `coach chat` does while the patient speaks), later turns reuse its cache.
+    streamed_conv = conversation()
+    list(streamed_conv.reply("Hello"))
+    with tempfile.TemporaryDirectory() as tmp, Progress(disable=not progress, transient=True) as bar:
+        task = bar.add_task("spoken turns", total=2 * len(UTTERANCES) * len(RATES))
+        recordings: list[tuple[str, Path, float]] = []
+        for rate in RATES:
+            speaker = Voice(voice.model_path, rate)
+            for n, text in enumerate(UTTERANCES):
+                path = Path(tmp) / f"u{n}-{rate}.wav"
+                question = speaker.speak(text)
+                write_wav(path, [question], speaker.sample_rate)
+                recordings.append((text, path, question.duration))
+        # Two sittings, one per pipeline, over the same recordings: each keeps its own
+        # cache warm, as a live session would, so neither pays for the other's history.
+        for text, path, seconds in recordings:
+            # The last reply is read into the cache while the patient listens and asks the
+            # next question; a live turn starts after that, so the timer does too. Its
+            # length is reported next to the question's, which it must stay under.
+            stages["listen_prefill"].append(streamed_conv.wait_ready())
+            stages["question_audio"].append(seconds)
+            streamed = _streamed_turn(streamed_conv, timed, transcriber, voice, path)
+            for key in ("transcript", "first_token", "first_sentence", "first_audio"):
+                if streamed[key] is not None:
+                    stages[key].append(streamed[key])
+            e, w = wer(text, streamed["text"])
+            edits, words = edits + e, words + w
+            bar.advance(task)
+        streamed_conv.close()
+        naive_conv = conversation()
+        list(naive_conv.reply("Hello"))
+        for _text, path, _seconds in recordings:
+            naive_conv.wait_ready()
+            naive = _naive_turn(naive_conv, transcriber, voice, path)
+            stages["naive_first_audio"].append(naive["first_audio"])
+            tts_audio += naive["audio_seconds"]
+            tts_time += naive["tts_seconds"]
+            bar.advance(task)
+        naive_conv.close()
+    result: dict[str, Any] = {
+        "turns": len(stages["first_audio"]),
+        "model": model.name,
+        "asr": transcriber.name,
+        "stages_s": {k: _stats(v) for k, v in stages.items() if v},
+        "asr_wer": round(edits / max(1, words), 4),
+        "tts_real_time_factor": round(tts_time / max(1e-9, tts_audio), 3),
+    }
+    if stages["first_audio"]:
+        result["streaming_gain"] = round(statistics.median(stages["naive_first_audio"])
+                                         / statistics.median(stages["first_audio"]), 2)
+    result["table"] = _table(result)
+    return result
+
+
+def _streamed_turn(conv: Conversation, timed: _Timed, transcriber: Transcriber, voice: Voice,
+                   path: Path) -> dict[str, Any]:
+    audio = load_audio(path)
+    start = time.perf_counter()
+    transcript = transcriber.transcribe(audio, [*conv.medications, *conv.conditions])
+    out: dict[str, Any] = {"text": transcript.text, "transcript": time.perf_counter() - start,
+                           "first_token": None, "first_sentence": None, "first_audio": None}
+    timed.first_token = None
+    clock = 0.0
+    for sentence in conv.reply(transcript.text or "(silence)"):
+        if out["first_sentence"] is None:
+            out["first_sentence"] = time.perf_counter() - start
+        spoken = voice.speak(sentence, clock)
+        clock = spoken.end
+        if out["first_audio"] is None:
+            out["first_audio"] = time.perf_counter() - start
+    if timed.first_token is not None:
+        out["first_token"] = timed.first_token - start
+    return out
+
+
+def _naive_turn(conv: Conversation, transcriber: Transcriber, voice: Voice, path: Path) -> dict[str, Any]:
+    audio = load_audio(path)
+    start = time.perf_counter()
+    transcript = transcriber.transcribe(audio, [*conv.medications, *conv.conditions])
+    reply = " ".join(conv.reply(transcript.text or "(silence)"))
+    tts_start = time.perf_counter()
+    spoken = voice.speak(reply)
+    end = time.perf_counter()
+    return {"first_audio": end - start, "tts_seconds": end - tts_start, "audio_seconds": spoken.duration}
+
+
+def _table(result: dict[str, Any]) -> Table:
+    table = Table(title=f"coach bench voice: {result['turns']} spoken turns, {result['asr']} + "
+                        f"{result['model']} (seconds from the end of speech)")
+    for col in ("stage", "median", "p95"):
+        table.add_column(col)
+    names = {"transcript": "-> transcript", "first_token": "-> first token",
+             "first_sentence": "-> first sentence", "first_audio": "-> first audio (streamed)",
+             "naive_first_audio": "-> first audio (naive)",
+             "listen_prefill": "reply read into cache while listening",
+             "question_audio": "length of the spoken question"}
+    for key, label in names.items():
+        if key in result["stages_s"]:
+            s = result["stages_s"][key]
+            table.add_row(label, f"{s['median']:.2f}", f"{s['p95']:.2f}")
+    table.caption = (f"streaming gain {result.get('streaming_gain', 0):.2f}x; ASR WER "
+                     f"{100 * result['asr_wer']:.1f}% on synthesised speech; TTS real-time factor "
+                     f"{result['tts_real_time_factor']:.2f}")
+    return table
+
