@@ -2,40 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
-
 import pytest
 from sqlalchemy import select
 
 from coach.config import Settings
 from coach.conversation import Conversation, ConversationError
-from coach.llm import GenerationOptions, LanguageModel, Message, TurnStats
+from coach.llm import GenerationOptions, LanguageModel
 from coach.llm.llamacpp import LlamaCppModel
 from coach.store import CoachSession, Flag, Patient, Turn, open_store
 from tests.conftest import model_path
+from tests.doubles import ScriptedModel
 
 pytestmark = pytest.mark.slow
-
-
-class ScriptedModel:
-    """A test double standing in for the language model inside this unit test only."""
-
-    name = "scripted"
-
-    def __init__(self, pieces: list[str]) -> None:
-        self.pieces = pieces
-        self.seen: list[Sequence[Message]] = []
-        self.last_stats = TurnStats()
-
-    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Generator[str, None, None]:
-        self.seen.append(list(messages))
-        yield from self.pieces
-
-    def prefill(self, messages: Sequence[Message]) -> None:
-        self.prefilled = list(messages)
-
-    def close(self) -> None:
-        pass
 
 
 def _setup(home: Settings):  # type: ignore[no-untyped-def]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
-
 import pytest
 from sqlalchemy import select
 
@@ -16,9 +14,10 @@ from coach.grounding import (
     condition_tags,
     strip_citations,
 )
-from coach.llm import GenerationOptions, LanguageModel, Message, TurnStats
+from coach.llm import GenerationOptions, LanguageModel
 from coach.store import Patient, Turn, open_store
 from knowledge.passages import Passage
+from tests.doubles import ScriptedModel
 
 pytestmark = pytest.mark.slow
 
@@ -95,27 +94,6 @@ def test_question_detection_and_condition_tags() -> None:
     assert set(condition_tags(["Type 2 diabetes", "high blood pressure", "COPD"])) == {
         "hypertension", "type-2-diabetes", "copd"}
     assert strip_citations("Walk daily [1][2]. ") == "Walk daily."
-
-
-class ScriptedModel:
-    """A test double for the language model inside this unit test of the conversation only."""
-
-    name = "scripted"
-
-    def __init__(self, pieces: list[str]) -> None:
-        self.pieces = pieces
-        self.seen: list[Sequence[Message]] = []
-        self.last_stats = TurnStats()
-
-    def stream(self, messages: Sequence[Message], options: GenerationOptions) -> Generator[str, None, None]:
-        self.seen.append(list(messages))
-        yield from self.pieces
-
-    def prefill(self, messages: Sequence[Message]) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
 
 def _conversation(home: Settings, triage, knowledge: Knowledge, model) -> Conversation:  # type: ignore[no-untyped-def]
