@@ -105,9 +105,15 @@ def asks_for_information(text: str) -> bool:
 
 
 def _excerpt(parts: Sequence[str], scores: np.ndarray) -> str:
-    chosen: set[int] = set()
-    words = 0
+    """The passage's opening sentence (what the rest hangs on) plus its sentences closest
+    to the question, in their own order."""
+    if not parts:
+        return ""
+    chosen: set[int] = {0}
+    words = len(parts[0].split())
     for i in np.argsort(-scores):
+        if int(i) in chosen:
+            continue
         if words and words + len(parts[i].split()) > EXCERPT_WORDS:
             continue
         chosen.add(int(i))
@@ -146,7 +152,7 @@ class Grounding:
         lines = ["Reviewed information for your next reply:"]
         for n, p in enumerate(self.passages, 1):
             text = self.excerpts[n - 1] if n <= len(self.excerpts) else " ".join(p.text.split())
-            lines.append(f"[{n}] {p.heading}: {text}")
+            lines.append(f"[{n}] {text}")  # no heading: the small model reads it out
         return "\n".join(lines)
 
     def sources(self) -> list[dict[str, object]]:
