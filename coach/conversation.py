@@ -7,8 +7,8 @@ The order inside a turn is the safety design:
    with nothing relevant behind it gets a fixed "no reviewed information" reply;
 4. only then is the model asked, and each sentence it writes passes the output safety
    check and the citation check (see `coach.grounding`) before it is shown;
-5. the reply is committed, with the passages it cited; if the process dies or the patient interrupts, what was
-   said so far is stored as `interrupted`.
+5. the reply is committed, with the passages it cited; if the process dies or the
+   patient interrupts, what was said so far is stored as `interrupted`.
 """
 
 from __future__ import annotations
@@ -211,13 +211,16 @@ class Conversation:
                 outcome.flag_id = flag.id
         yield reply.text
 
-    def _ground(self, text: str) -> Grounding | None:
+    def _ground(self, text: str, asking: bool) -> Grounding | None:
+        """Passages for a request; an empty grounding (every sentence still checked) otherwise."""
         if self.knowledge is None:
             return None
+        if not asking:
+            return Grounding(None)
         try:
             return self.knowledge.ground(text, self.conditions)
         except QueryError:
-            return None
+            return Grounding(None)
 
     def _no_information(self, outcome: TurnOutcome) -> Iterator[str]:
         outcome.text, outcome.source = NO_INFO_REPLY, NO_INFO_REPLY_ID
@@ -227,8 +230,8 @@ class Conversation:
     def _generate(self, outcome: TurnOutcome) -> Iterator[str]:
         history = self._history()
         asking = bool(history) and asks_for_information(history[-1].content)
-        grounding = self._ground(history[-1].content) if asking else Grounding(None)
-        if grounding is not None and not grounding.passages and asking:
+        grounding = self._ground(history[-1].content, asking) if history else None
+        if asking and grounding is not None and not grounding.passages:
             yield from self._no_information(outcome)
             return
         if grounding is not None:

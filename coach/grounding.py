@@ -1,7 +1,10 @@
 """Grounding the coach in reviewed articles: what goes into the prompt, and what comes out.
 
-In: the passages retrieved for the patient's message, numbered [1], [2], ... in the
-last user message (not the system prompt, whose KV cache is reused every turn).
+In: passages are retrieved only when the patient asks for something (motivational
+interviewing asks before it advises, and a small model handed passages tends to
+lecture). The best ones, cut to their sentences closest to the question, go in a
+system message just before the patient's words, numbered [1], [2], ... (not in the
+system prompt, whose KV cache is reused every turn).
 
 Out: every sentence the model writes is checked against those passages.
 - A sentence citing [n] must be supported by passage n: close in meaning to one of
@@ -9,8 +12,6 @@ Out: every sentence the model writes is checked against those passages.
   another retrieved passage supports it, the citation is corrected; otherwise the
   sentence is dropped. A 1.5B model cites loosely, so this matters.
 - An uncited sentence that a passage clearly supports gets that citation added.
-Passages are only given when the patient asks for something: motivational interviewing
-asks before it advises, and a small model handed passages tends to lecture.
 - An uncited sentence that gives advice or figures no passage supports is dropped:
   the coach does not improvise health facts. Reflections, questions and
   encouragement need no source and pass.
@@ -24,15 +25,14 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
 from coach.config import Settings
 from coach.provision import require
-from knowledge.article import ArticleSetError
 from knowledge.embeddings import Embedder
 from knowledge.index import (
+    BuildReport,
     KnowledgeIndexError,
     articles_changed,
     build_index,
@@ -190,14 +190,23 @@ class Knowledge:
         time (about 15 ms each for the 1.5B model on two cores).
         """
         grounding = Grounding(result, list(passages))
-        query = self.embedder.embed([question])[0] if question else None
-        for p in passages:
-            parts = [s.strip() for s in re.split(r"(?<=[.!?:])\s+|\n+", p.text) if len(s.strip()) > 3]
-            vectors = self.embedder.embed(parts)
+        query = None
+        if question is not None:
+            # The retriever embedded the question already; reuse its vector when it did.
+            query = (result.query_vector if result is not None and result.query_vector is not None
+                     else self.embedder.embed([question])[0])
+        split = [[s.strip() for s in re.split(r"(?<=[.!?:])\s+|\n+", p.text) if len(s.strip()) > 3]
+                 for p in passages]
+        flat = [part for parts in split for part in parts]
+        vectors = self.embedder.embed(flat) if flat else np.zeros((0, self.embedder.dim), np.float32)
+        start = 0
+        for parts in split:
+            mine = vectors[start:start + len(parts)]
+            start += len(parts)
             grounding._sentences.append(parts)
-            grounding._vectors.append(vectors)
+            grounding._vectors.append(mine)
             if query is not None:
-                grounding.excerpts.append(_excerpt(parts, vectors @ query))
+                grounding.excerpts.append(_excerpt(parts, mine @ query))
         return grounding
 
     def _support(self, grounding: Grounding, n: int, text: str, vector: np.ndarray) -> float:
@@ -263,34 +272,28 @@ def _reranker(settings: Settings) -> Embedder | None:
     return Embedder(require(settings.models_dir, settings.kb_reranker)) if settings.kb_reranker else None
 
 
-def ensure_index(settings: Settings, progress: Callable[[int, int], None] | None = None,
-                 force: bool = False) -> tuple[Path, str | None]:
-    """Build the index when it is missing, the articles changed, or `force`.
-
-    Returns the index path and a warning when broken articles kept the old index.
-    """
-    path = settings.kb_index_path
-    stale = (force or articles_changed(path, settings.articles_dir)
-             or (bool(settings.kb_reranker) and not has_rerank_vectors(path)))
-    if not stale:
-        return path, None
+def build_knowledge(settings: Settings, progress: Callable[[int, int], None] | None = None) -> BuildReport:
+    """Check the articles and bring the index up to date (raises ArticleSetError, index untouched)."""
     embedder = Embedder(require(settings.models_dir, settings.kb_embedder))
-    try:
-        build_index(path, embedder, settings.kb_embedder, settings.articles_dir, progress,
-                    reranker=_reranker(settings))
-    except ArticleSetError as exc:
-        if path.is_file():
-            return path, f"{exc}\nusing the previous index; fix the articles and run `coach kb build`"
-        raise
-    return path, None
+    return build_index(settings.kb_index_path, embedder, settings.kb_embedder, settings.articles_dir,
+                       progress, reranker=_reranker(settings))
 
 
 def open_knowledge(settings: Settings) -> Knowledge:
-    path, _warning = ensure_index(settings)
+    """The knowledge base, rebuilt first if the articles (or the re-ranker setting) changed.
+
+    Broken articles never get this far: `articles_changed` says no change when they do
+    not load, so the previous index keeps serving until `coach kb build` names the problem.
+    """
+    path = settings.kb_index_path
+    if articles_changed(path, settings.articles_dir) or (
+            bool(settings.kb_reranker) and not has_rerank_vectors(path)):
+        build_knowledge(settings)
     embedder = Embedder(require(settings.models_dir, settings.kb_embedder))
     index = open_index(path, embedder, settings.kb_embedder)
     return Knowledge(HybridRetriever(index=index, reranker=_reranker(settings)), embedder)
 
 
 __all__ = ["NO_INFO_REPLY", "NO_INFO_REPLY_ID", "Grounding", "Knowledge", "KnowledgeIndexError",
-           "asks_for_information", "condition_tags", "open_knowledge", "strip_citations"]
+           "asks_for_information", "build_knowledge", "condition_tags", "open_knowledge",
+           "strip_citations"]

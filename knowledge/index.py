@@ -19,14 +19,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from langchain_core.vectorstores import VectorStore
 from numpy.typing import NDArray
 
 from knowledge.article import Article, load_articles
 from knowledge.embeddings import Embedder
 from knowledge.passages import Passage, passages_of
 from knowledge.readability import measure
-from knowledge.vectorstore import BundledEmbeddings, SqliteVecStore, connect
+from knowledge.vectorstore import BundledEmbeddings, ScoredVectorStore, SqliteVecStore, connect
 
 SCHEMA_VERSION = 1
 ARTICLES_DIR = Path(__file__).parent / "articles"
@@ -182,12 +181,13 @@ def _update_rerank_vectors(conn: Any, passages: list[Passage], reranker: Embedde
 class OpenIndex:
     """A read-only view of a built index: its vector store and every passage.
 
-    Retrieval uses `store` only through langchain's `VectorStore` API, so a deployment
-    with many patients can hand it `langchain_postgres.PGVector` over the same passages.
+    Retrieval uses `store` only through langchain's vector-store API (scored search by
+    vector), so a deployment with many patients can hand it `langchain_postgres.PGVector`
+    over the same passages.
     """
 
     conn: Any
-    store: VectorStore
+    store: ScoredVectorStore
     passages: list[Passage]
     embedder_name: str
     path: Path

@@ -112,6 +112,8 @@ class SearchResult:
     threshold: float
     seconds: float
     corrections: dict[str, str] = field(default_factory=dict)
+    query_vector: NDArray[np.float32] | None = None
+    """The question's embedding, for callers that compare it with passage sentences."""
 
     @property
     def relevant(self) -> bool:
@@ -184,8 +186,9 @@ class HybridRetriever(BaseRetriever):
         docs, scores = self._bm25.retrieve([words], k=n, show_progress=False, n_threads=1)
         return [int(d) for d, s in zip(docs[0], scores[0], strict=True) if s > 0], changes
 
-    def _dense(self, query: str) -> list[tuple[int, float]]:
-        pairs = self.index.store.similarity_search_with_score(query, k=min(CANDIDATES, len(self._passages)))
+    def _dense(self, vector: list[float]) -> list[tuple[int, float]]:
+        pairs = self.index.store.similarity_search_with_score_by_vector(
+            vector, k=min(CANDIDATES, len(self._passages)))
         return [(self._by_id[doc.id or ""], score) for doc, score in pairs if doc.id in self._by_id]
 
     def search(self, query: object, k: int | None = None,
@@ -195,7 +198,8 @@ class HybridRetriever(BaseRetriever):
         k = k or self.k
         conditions = self.conditions if conditions is None else conditions
         lexical, changes = self._lexical(text) if self.use_lexical else ([], {})
-        dense = self._dense(text) if self.use_dense else []
+        vector = self.index.store.embeddings.embed_query(text) if self.use_dense else None
+        dense = self._dense(vector) if vector is not None else []
         fused: dict[int, float] = {}
         lex_rank = {d: r for r, d in enumerate(lexical)}
         dense_rank = {d: r for r, (d, _) in enumerate(dense)}
@@ -215,7 +219,8 @@ class HybridRetriever(BaseRetriever):
         hits = [Hit(self._passages[d], fused[d], float(similarity.get(d, np.nan)),
                     lex_rank.get(d), dense_rank.get(d)) for d in order]
         best = max((s for _, s in dense), default=0.0)
-        return SearchResult(text, hits, best, self.threshold, time.perf_counter() - started, changes)
+        return SearchResult(text, hits, best, self.threshold, time.perf_counter() - started, changes,
+                            None if vector is None else np.asarray(vector, dtype=np.float32))
 
     def _rerank_order(self, text: str, candidates: list[int]) -> list[int]:
         """Fuse the hybrid order with the re-ranker's order of the same candidates."""

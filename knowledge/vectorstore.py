@@ -13,7 +13,7 @@ import json
 import struct
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import sqlcipher3
 import sqlite_vec
@@ -22,6 +22,19 @@ from langchain_core.embeddings import Embeddings
 from langchain_core.vectorstores import VectorStore
 
 from knowledge.embeddings import Embedder
+
+
+@runtime_checkable
+class ScoredVectorStore(Protocol):
+    """What retrieval needs of a langchain vector store: the query embedder and scored
+    search by vector. `SqliteVecStore` and `langchain_postgres.PGVector` both provide it."""
+
+    @property
+    def embeddings(self) -> Embeddings: ...
+
+    def similarity_search_with_score_by_vector(
+        self, embedding: list[float], k: int = 4, **kwargs: Any
+    ) -> list[tuple[Document, float]]: ...
 
 
 class BundledEmbeddings(Embeddings):

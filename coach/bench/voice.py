@@ -23,14 +23,13 @@ from typing import Any
 
 from rich.progress import Progress
 from rich.table import Table
-from sqlalchemy import select
 
 from avatar.voice import Voice, write_wav
 from coach.conversation import Conversation
 from coach.grounding import Knowledge
 from coach.llm import GenerationOptions, LanguageModel, Message
 from coach.safety import Triage
-from coach.store import Patient, Store
+from coach.store import Patient, Store, open_store
 from coach.voice.asr import Transcriber
 from coach.voice.audio import load_audio
 
@@ -87,13 +86,11 @@ def wer(reference: str, hypothesis: str) -> tuple[int, int]:
 
 def _patient(store: Store) -> int:
     with store.session() as db:
-        patient = db.scalar(select(Patient).where(Patient.name == BENCH_PATIENT))
-        if patient is None:
-            patient = Patient(name=BENCH_PATIENT, preferred_name="Pat", age_band="70-79",
-                              conditions=["hypertension", "type 2 diabetes"],
-                              medications=["metformin", "amlodipine"])
-            db.add(patient)
-            db.flush()
+        patient = Patient(name=BENCH_PATIENT, preferred_name="Pat", age_band="70-79",
+                          conditions=["hypertension", "type 2 diabetes"],
+                          medications=["metformin", "amlodipine"])
+        db.add(patient)
+        db.flush()
         return patient.id
 
 
@@ -103,9 +100,21 @@ def _stats(values: list[float]) -> dict[str, float]:
             "p95": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 3)}
 
 
-def run_voice_bench(store: Store, triage: Triage, knowledge: Knowledge, model: LanguageModel,
+def run_voice_bench(triage: Triage, knowledge: Knowledge, model: LanguageModel,
                     transcriber: Transcriber, voice: Voice, options: GenerationOptions,
                     progress: bool = True) -> dict[str, Any]:
+    # A throwaway encrypted store: a synthetic patient has no place in the clinic's records.
+    with tempfile.TemporaryDirectory() as home:
+        store = open_store(Path(home) / "bench.db", Path(home) / "bench.key")
+        try:
+            return _run(store, triage, knowledge, model, transcriber, voice, options, progress)
+        finally:
+            store.close()
+
+
+def _run(store: Store, triage: Triage, knowledge: Knowledge, model: LanguageModel,
+         transcriber: Transcriber, voice: Voice, options: GenerationOptions,
+         progress: bool) -> dict[str, Any]:
     patient_id = _patient(store)
     timed = _Timed(model)
     stages: dict[str, list[float]] = {k: [] for k in (

@@ -99,21 +99,13 @@ def bench_voice(
       coach bench voice
       coach bench voice --asr whisper-tiny.en --model qwen2.5-0.5b --json   # light profile
     """
-    from avatar.voice import Voice
     from coach.bench.voice import run_voice_bench
-    from coach.provision import require
-    from coach.voice.asr import Transcriber
 
     context = ctx.obj.with_llm(llm_model=model)
-    settings = context.settings
-    name = asr or settings.asr_model
-    if name not in ("whisper-base", "whisper-tiny.en"):
-        fail("--asr must be whisper-base or whisper-tiny.en")
+    transcriber, voice = context.open_transcriber(asr), context.open_voice()
     llm = context.open_model()
     try:
-        result = run_voice_bench(context.store, context.triage, context.knowledge, llm,
-                                 Transcriber(require(settings.models_dir, name)),
-                                 Voice(require(settings.models_dir, "piper-joe"), settings.tts_rate),
+        result = run_voice_bench(context.triage, context.knowledge, llm, transcriber, voice,
                                  context.generation, progress=not as_json)
     finally:
         llm.close()

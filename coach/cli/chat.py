@@ -145,16 +145,14 @@ def _spoken_demo(ctx: typer.Context, patient_id: int, backend: str | None, model
     """A shipped recording of Maggie's question, answered aloud, with the avatar's timeline."""
     import json
 
-    from avatar.voice import Voice, write_wav
-    from coach.provision import require
-    from coach.voice.asr import Transcriber
+    from avatar.voice import write_wav
     from coach.voice.turn import DEMO_QUESTION, spoken_turn
 
     context: Context = ctx.obj.with_llm(llm_backend=backend, llm_model=model, llm_url=url)
     settings = context.settings
     console.rule("spoken turn: a recorded question, a spoken reply")
-    transcriber = Transcriber(require(settings.models_dir, settings.asr_model))
-    voice = Voice(require(settings.models_dir, "piper-joe"), settings.tts_rate)
+    transcriber = context.open_transcriber()
+    voice = context.open_voice()
     conv = _open(ctx, patient_id, backend, model, url)
     try:
         turn = spoken_turn(conv, transcriber, voice, DEMO_QUESTION)

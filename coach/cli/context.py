@@ -7,12 +7,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from avatar.voice import Voice
 from coach.config import Settings, load_settings
 from coach.grounding import Knowledge, open_knowledge
 from coach.llm import GenerationOptions, LanguageModel, open_language_model
 from coach.provision import require
 from coach.safety import Triage
 from coach.store import Store, open_store
+from coach.voice.asr import Transcriber, TranscriptionError
+
+ASR_MODELS = ("whisper-base", "whisper-tiny.en")
+TTS_VOICE = "piper-joe"
 
 TRIAGE_EMBEDDER = "mpnet-base"
 """Chosen over MiniLM on the dev split: fewer false alarms and missed crises (see notebooks)."""
@@ -61,6 +66,16 @@ class Context:
         if self._knowledge is None:
             self._knowledge = open_knowledge(self.settings)
         return self._knowledge
+
+    def open_transcriber(self, name: str | None = None) -> Transcriber:
+        """Speech recognition with `name` (a bundled whisper model) or the configured one."""
+        name = name or self.settings.asr_model
+        if name not in ASR_MODELS:
+            raise TranscriptionError(f"the speech model must be one of {', '.join(ASR_MODELS)}, not {name!r}")
+        return Transcriber(require(self.settings.models_dir, name))
+
+    def open_voice(self) -> Voice:
+        return Voice(require(self.settings.models_dir, TTS_VOICE), self.settings.tts_rate)
 
     def open_model(self) -> LanguageModel:
         return open_language_model(self.settings)

@@ -46,17 +46,13 @@ def build(
       coach kb build
       coach kb build --rebuild --json
     """
-    from coach.provision import require
+    from coach.grounding import build_knowledge
     from knowledge.article import ArticleSetError
-    from knowledge.embeddings import Embedder
-    from knowledge.index import build_index
 
     settings = ctx.obj.settings
     path = settings.kb_index_path
     if rebuild:
         path.unlink(missing_ok=True)
-    embedder = Embedder(require(settings.models_dir, settings.kb_embedder))
-    reranker = Embedder(require(settings.models_dir, settings.kb_reranker)) if settings.kb_reranker else None
     with Progress(TextColumn("embedding passages"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err_console, transient=True,
                   disable=as_json) as bar:
@@ -66,8 +62,7 @@ def build(
             bar.update(task, completed=done, total=total)
 
         try:
-            report = build_index(path, embedder, settings.kb_embedder, settings.articles_dir, progress,
-                                 reranker=reranker)
+            report = build_knowledge(settings, progress)
         except ArticleSetError as exc:
             kept = "the previous index is unchanged" if path.is_file() else "no index was written"
             fail(f"{exc}\n{kept}; fix the files above and run `coach kb build` again")

@@ -15,16 +15,6 @@ AsrOpt = Annotated[str | None, typer.Option(
     "--asr", help="Speech model: whisper-base (default) or whisper-tiny.en (light).")]
 
 
-def _transcriber(ctx: typer.Context, asr: str | None):  # type: ignore[no-untyped-def]
-    from coach.provision import require
-    from coach.voice.asr import Transcriber
-
-    name = asr or ctx.obj.settings.asr_model
-    if name not in ("whisper-base", "whisper-tiny.en"):
-        fail("--asr must be whisper-base or whisper-tiny.en")
-    return Transcriber(require(ctx.obj.settings.models_dir, name))
-
-
 def transcribe(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Audio file: wav, flac, mp3, ogg (any rate, mono or stereo).")],
@@ -41,7 +31,7 @@ def transcribe(
     from coach.voice.audio import load_audio
 
     audio = load_audio(file)
-    transcript = _transcriber(ctx, asr).transcribe(audio)
+    transcript = ctx.obj.open_transcriber(asr).transcribe(audio)
     if as_json:
         print_json({"text": transcript.text, "language": transcript.language,
                     "audio_seconds": round(transcript.audio_seconds, 2),
@@ -72,17 +62,13 @@ def talk(
       coach talk --patient 1 --in question.wav --out reply.wav --timeline reply.json
       coach talk -p 1 --in q.flac --out r.wav --asr whisper-tiny.en --model qwen2.5-0.5b
     """
-    from avatar.voice import Voice, VoiceError, write_wav
+    from avatar.voice import write_wav
     from coach.conversation import Conversation
-    from coach.provision import require
     from coach.voice.turn import spoken_turn
 
     context = ctx.obj.with_llm(llm_backend=backend, llm_model=model, llm_url=url)
-    transcriber = _transcriber(ctx, asr)
-    try:
-        voice = Voice(require(context.settings.models_dir, "piper-joe"), context.settings.tts_rate)
-    except VoiceError as exc:
-        fail(str(exc))
+    transcriber = context.open_transcriber(asr)
+    voice = context.open_voice()
     conv = Conversation(context.store, patient, context.triage, context.open_model, context.generation,
                         context.settings.locale, warm=True, knowledge=context.knowledge)
     try:

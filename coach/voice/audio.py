@@ -77,9 +77,3 @@ def _container_seconds(path: Path) -> float | None:
         return None
     return None
 
-
-def pcm16_to_float(data: bytes) -> NDArray[np.float32]:
-    """Raw little-endian 16-bit mono PCM at 16 kHz (what the headset client streams)."""
-    if len(data) % 2:
-        data = data[:-1]
-    return np.frombuffer(data, dtype="<i2").astype(np.float32) / 32768.0

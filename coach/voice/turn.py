@@ -51,13 +51,10 @@ def spoken_turn(conversation: Conversation, transcriber: Transcriber, voice: Voi
     audio = load_audio(recording)
     transcript = transcriber.transcribe(audio, vocabulary(conversation))
     turn = SpokenTurn(transcript)
-    clock = 0.0
     replies = conversation.reply(transcript.text) if transcript.text else iter([NOT_HEARD])
-    for sentence in replies:
-        spoken = voice.speak(sentence, clock)
+    for spoken in voice.speak_all(replies):
         if turn.first_audio_seconds is None:
             turn.first_audio_seconds = time.perf_counter() - started
-        clock = spoken.end
         turn.sentences.append(spoken)
     turn.outcome = conversation.last if transcript.text else None
     return turn
