@@ -46,6 +46,7 @@ NECK_PIVOT = HEAD_CENTER + np.array([0.0, -0.10, -0.01])
 """Head turns and nods pivot here (top of the neck)."""
 
 RY = 0.108
+LIP_POINTS = 56
 MOUTH_Y = -0.047
 EYE_X, EYE_Y, EYE_R = 0.031, 0.012, 0.0145
 HINGE = np.array([0.0, 0.004, -0.004])
@@ -177,7 +178,7 @@ def jaw_angle(p: FaceParams) -> float:
 
 def _lip_geometry(p: FaceParams) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Centre line of the lips (upper half then lower half around u), tube radii, lower-lip weights."""
-    u = np.linspace(0.0, 2 * np.pi, 72, endpoint=False)
+    u = np.linspace(0.0, 2 * np.pi, LIP_POINTS, endpoint=False)
     s, c = np.sin(u), np.cos(u)
     upper = s > 0
     half_width = 0.0245 * (1.0 + 0.16 * p.width - 0.36 * p.round) + 0.001 * p.cheek
@@ -199,7 +200,7 @@ def _lip_geometry(p: FaceParams) -> tuple[NDArray[np.float64], NDArray[np.float6
 
 def _lips(p: FaceParams) -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
     center, radius, _ = _lip_geometry(p)
-    return tube(center, radius, sides=14, squash=(0.75, 1.0))
+    return tube(center, radius, sides=10, squash=(0.75, 1.0))
 
 
 def _mouth_inside(p: FaceParams) -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
@@ -246,12 +247,12 @@ def _tongue(p: FaceParams) -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
     def shape(unit: Grid) -> Grid:
         return np.asarray(center + unit * radii)
 
-    pts, idx = closed_sphere(10, 20, shape)
+    pts, idx = closed_sphere(8, 14, shape)
     return _jaw_rotate(pts, jaw_angle(p)), idx
 
 
 def _head(p: FaceParams) -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
-    pts, idx = closed_sphere(84, 112, _head_shape)
+    pts, idx = closed_sphere(50, 68, _head_shape)
     x, y, z = pts[:, 0], pts[:, 1], pts[:, 2]
     front = _smoothstep(0.0, 0.04, z)
     # the chin and lower face swing with the jaw; the blend runs from the mouth line down
@@ -285,7 +286,7 @@ def _nose() -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
                         z0 - 0.006 + np.maximum(unit[..., 2], -0.2) * (0.0115 - 0.005 * t)], axis=-1)
         return np.asarray(pts)
 
-    return closed_sphere(20, 32, shape)
+    return closed_sphere(14, 22, shape)
 
 
 def _eye(side: float, p: FaceParams) -> tuple[NDArray[np.float64], NDArray[np.uint32], NDArray[np.float64]]:
@@ -297,7 +298,7 @@ def _eye(side: float, p: FaceParams) -> tuple[NDArray[np.float64], NDArray[np.ui
         d = np.stack([unit[..., 0], -unit[..., 2], unit[..., 1]], axis=-1)
         return np.asarray(d * EYE_R)
 
-    pts, idx = closed_sphere(36, 40, shape)
+    pts, idx = closed_sphere(20, 24, shape)
     angle = np.arccos(np.clip(pts[:, 2] / EYE_R, -1, 1))
     col = np.where((angle < 0.20)[:, None], PUPIL,
                    np.where((angle < 0.46)[:, None],
@@ -327,7 +328,7 @@ def _lid(side: float, p: FaceParams, upper: bool) -> tuple[NDArray[np.float64], 
         d = unit if upper else unit * np.array([1.0, -1.0, 1.0])
         return np.asarray(d * radius + center)
 
-    pts, idx = open_shell(12, 40, shape, edge)
+    pts, idx = open_shell(8, 24, shape, edge)
     rel_y = (pts[:, 1] - center[1]) / radius
     rim = np.abs(np.arccos(np.clip(rel_y if upper else -rel_y, -1, 1)) - edge_angle) < 0.16
     front = pts[:, 2] > center[2]
@@ -360,7 +361,7 @@ def _hair() -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
                 + 0.03 * np.abs(unit[..., 0]))
         return np.asarray(base * puff[..., None] + np.array([0.0, 0.004, -0.002]))
 
-    return open_shell(40, 112, shape, edge)
+    return open_shell(22, 68, shape, edge)
 
 
 def _ear(side: float) -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
@@ -369,7 +370,7 @@ def _ear(side: float) -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
     def shape(unit: Grid) -> Grid:
         return np.asarray(unit * np.array([0.008, 0.021, 0.013]) + c)
 
-    return closed_sphere(14, 24, shape)
+    return closed_sphere(10, 16, shape)
 
 
 def _neck() -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
@@ -381,7 +382,7 @@ def _neck() -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
 def _torso() -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
     profile = np.array([[0.052, -0.168], [0.075, -0.178], [0.115, -0.192], [0.150, -0.206], [0.172, -0.222],
                         [0.176, -0.245], [0.180, -0.280], [0.182, -0.340], [0.180, -0.520]])
-    pts, idx = lathe(profile, 72, scale_x=1.0, scale_z=0.52, power=2.6)
+    pts, idx = lathe(profile, 48, scale_x=1.0, scale_z=0.52, power=2.6)
     return pts + np.array([0.0, 0.036, -0.022]), idx
 
 
