@@ -271,7 +271,12 @@ def _head(p: FaceParams) -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
 def _head_colors(points: NDArray[np.float64]) -> NDArray[np.float64]:
     x, y = points[:, 0], points[:, 1] - HEAD_CENTER[1]
     blush = np.exp(-(((np.abs(x) - 0.040) / 0.018) ** 2 + ((y + 0.020) / 0.015) ** 2)) * (points[:, 2] > 0)
-    return np.asarray(SKIN * (1 - 0.45 * blush[:, None]) + BLUSH * 0.45 * blush[:, None])
+    color = SKIN * (1 - 0.45 * blush[:, None]) + BLUSH * 0.45 * blush[:, None]
+    # a little painted-in shade: under the jaw, at the temples under the hair, round the eyes
+    under = _smoothstep(-0.075, -0.105, y)
+    eyes = np.exp(-(((np.abs(x) - EYE_X) / 0.016) ** 2 + ((y - EYE_Y) / 0.012) ** 2)) * (points[:, 2] > 0)
+    shade = 1.0 - 0.22 * under - 0.06 * eyes
+    return np.asarray(color * shade[:, None])
 
 
 def _nose() -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
@@ -300,9 +305,12 @@ def _eye(side: float, p: FaceParams) -> tuple[NDArray[np.float64], NDArray[np.ui
 
     pts, idx = closed_sphere(20, 24, shape)
     angle = np.arccos(np.clip(pts[:, 2] / EYE_R, -1, 1))
+    # a soft catchlight from the key light (upper left), painted on the cornea
+    catch = np.exp(-(((pts[:, 0] / EYE_R + 0.30) / 0.13) ** 2 + ((pts[:, 1] / EYE_R - 0.30) / 0.13) ** 2))
     col = np.where((angle < 0.20)[:, None], PUPIL,
                    np.where((angle < 0.46)[:, None],
                             IRIS + (IRIS_RIM - IRIS) * _smoothstep(0.30, 0.46, angle)[:, None], SCLERA))
+    col = col + (np.ones(3) - col) * (0.85 * catch * (pts[:, 2] > 0))[:, None]
     gx, gy = p.gaze_x, p.gaze_y
     ry = np.array([[np.cos(gx), 0, np.sin(gx)], [0, 1, 0], [-np.sin(gx), 0, np.cos(gx)]])
     rx = np.array([[1, 0, 0], [0, np.cos(gy), -np.sin(gy)], [0, np.sin(gy), np.cos(gy)]])
@@ -315,7 +323,7 @@ def _lid(side: float, p: FaceParams, upper: bool) -> tuple[NDArray[np.float64], 
     center = np.array([side * EYE_X, EYE_Y, float(face_z(EYE_X, EYE_Y)) - 0.0085])
     radius = EYE_R * 1.07
     if upper:
-        rest, closed = 1.12, 1.98
+        rest, closed = 1.17, 1.98
         edge_angle = rest + (closed - rest) * p.lid - 0.10 * p.brow
     else:
         rest = np.pi - 2.20
@@ -351,14 +359,15 @@ def _brow(side: float, p: FaceParams) -> tuple[NDArray[np.float64], NDArray[np.u
 
 def _hair() -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
     def edge(phi: NDArray[np.float64]) -> NDArray[np.float64]:
-        back = ((1.0 - np.cos(phi)) / 2.0) ** 1.3
-        part = 0.10 * np.exp(-((phi - 0.45) / 0.35) ** 2)  # a soft sweep across the forehead
-        return np.asarray(0.80 + 1.18 * back + part)
+        back = ((1.0 - np.cos(phi)) / 2.0) ** 0.9
+        # a soft fringe swept to one side, temples, and a fuller back
+        fringe = 0.16 * np.exp(-((phi - 0.35) / 0.45) ** 2) - 0.10 * np.exp(-((phi + 0.55) / 0.25) ** 2)
+        return np.asarray(0.84 + 0.95 * back + fringe)
 
     def shape(unit: Grid) -> Grid:
         base = _head_shape(unit)
-        puff = (1.07 + 0.10 * np.maximum(unit[..., 1], 0.0) ** 1.2 + 0.03 * np.maximum(-unit[..., 2], 0)
-                + 0.03 * np.abs(unit[..., 0]))
+        puff = (1.06 + 0.11 * np.maximum(unit[..., 1], 0.0) ** 1.2 + 0.05 * np.maximum(-unit[..., 2], 0)
+                + 0.05 * np.abs(unit[..., 0]) * (unit[..., 1] > -0.2))
         return np.asarray(base * puff[..., None] + np.array([0.0, 0.004, -0.002]))
 
     return open_shell(22, 68, shape, edge)
@@ -381,8 +390,8 @@ def _neck() -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
 
 def _torso() -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
     profile = np.array([[0.052, -0.168], [0.075, -0.178], [0.115, -0.192], [0.150, -0.206], [0.172, -0.222],
-                        [0.176, -0.245], [0.180, -0.280], [0.182, -0.340], [0.180, -0.520]])
-    pts, idx = lathe(profile, 48, scale_x=1.0, scale_z=0.52, power=2.6)
+                        [0.165, -0.245], [0.170, -0.280], [0.172, -0.340], [0.170, -0.520]])
+    pts, idx = lathe(profile, 72, scale_x=1.0, scale_z=0.52, power=2.6)
     return pts + np.array([0.0, 0.036, -0.022]), idx
 
 

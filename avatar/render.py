@@ -89,7 +89,7 @@ void main() {
 @dataclass(frozen=True)
 class Camera:
     eye: tuple[float, float, float] = (0.0, 1.19, 0.84)
-    target: tuple[float, float, float] = (0.0, 1.155, 0.0)
+    target: tuple[float, float, float] = (0.0, 1.165, 0.0)
     fov_deg: float = 27.0
     near: float = 0.05
     far: float = 20.0

@@ -14,7 +14,7 @@ from avatar.mesh import Part, closed_sphere, lathe, make_part, srgb_to_linear
 WALL = srgb_to_linear((0.87, 0.81, 0.73))
 WALL_LOW = srgb_to_linear((0.80, 0.72, 0.64))
 FLOOR = srgb_to_linear((0.62, 0.50, 0.40))
-WINDOW = srgb_to_linear((0.80, 0.84, 0.84))
+WINDOW = srgb_to_linear((0.74, 0.82, 0.86))
 FRAME = srgb_to_linear((0.95, 0.93, 0.88))
 LEAF = srgb_to_linear((0.45, 0.60, 0.42))
 LEAF_DARK = srgb_to_linear((0.33, 0.48, 0.34))

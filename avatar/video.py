@@ -17,8 +17,8 @@ from numpy.typing import NDArray
 
 from avatar.animation import Animator, Frame, Say, SetState, State
 from avatar.face import AvatarModel, build_face
-from avatar.render import Renderer
-from avatar.visemes import DEFAULT_LEAD
+from avatar.render import Renderer, write_png
+from avatar.visemes import DEFAULT_LEAD, openness
 from avatar.voice import SpokenSentence, Voice
 
 LEAD_IN = 0.4
@@ -119,16 +119,21 @@ def animate(performance: Performance, fps: int, lead: float = DEFAULT_LEAD, seed
 
 def render_performance(performance: Performance, out: Path, size: int = 512, fps: int = 30,
                        lead: float = DEFAULT_LEAD, model: AvatarModel | None = None,
-                       progress: Callable[[int, int], None] | None = None) -> int:
-    """Render and write the MP4; returns the number of frames."""
+                       progress: Callable[[int, int], None] | None = None, still: Path | None = None,
+                       ) -> int:
+    """Render and write the MP4 (and, if asked, a PNG of one open-mouthed frame mid-speech)."""
     frames = animate(performance, fps, lead)
     renderer = Renderer(model or build_face(), size, size)
+    pick = _mid_speech(frames, performance, fps) if still is not None else -1
 
     def images() -> Iterable[NDArray[np.uint8]]:
         for k, f in enumerate(frames):
             if progress is not None:
                 progress(k + 1, len(frames))
-            yield renderer.render(f.weights, f.pose)
+            image = renderer.render(f.weights, f.pose)
+            if k == pick and still is not None:
+                write_png(still, image)
+            yield image
 
     try:
         return write_mp4(out, images(), fps, size, size, performance.audio, performance.sample_rate)
@@ -136,13 +141,52 @@ def render_performance(performance: Performance, out: Path, size: int = 512, fps
         renderer.release()
 
 
+def _mid_speech(frames: list[Frame], performance: Performance, fps: int) -> int:
+    """An open-mouthed, eyes-open frame near the middle of the speech (for a still)."""
+    middle = (performance.say.at + performance.say.end) / 2
+    best, score = 0, -1.0
+    for k, f in enumerate(frames):
+        if f.weights.get("blink", 0.0) > 0.05:
+            continue
+        s = openness(f.weights) - abs(k / fps - middle) * 0.2
+        if s > score:
+            best, score = k, s
+    return best
+
+
 def speak_to_video(voice: Voice, text: str, out: Path, size: int = 512, fps: int = 30,
                    lead: float = DEFAULT_LEAD, progress: Callable[[int, int], None] | None = None,
-                   ) -> Performance:
+                   still: Path | None = None) -> Performance:
     """Say `text` with the piper voice and write the avatar saying it to `out`."""
     if not text.strip():
         raise VideoError("nothing to say: give some text")
     sentences = list(voice.speak_all([text]))
     performance = perform(sentences, voice.sample_rate)
-    render_performance(performance, out, size, fps, lead, progress=progress)
+    render_performance(performance, out, size, fps, lead, progress=progress, still=still)
     return performance
+
+
+def load_spoken(timeline: Path, wav: Path, max_sentences: int | None = None) -> list[SpokenSentence]:
+    """Sentences back from a spoken reply's wav and its timeline JSON (as `coach talk` writes them)."""
+    import json
+    import wave
+
+    from avatar.voice import TimedPhoneme
+
+    try:
+        data = json.loads(timeline.read_text(encoding="utf-8"))
+        with wave.open(str(wav), "rb") as f:
+            rate = f.getframerate()
+            pcm = np.frombuffer(f.readframes(f.getnframes()), dtype="<i2")
+    except (OSError, ValueError, EOFError, wave.Error) as exc:
+        raise VideoError(f"cannot read the spoken reply ({exc}); run `coach talk` again") from exc
+    audio = pcm.astype(np.float32) / 32767.0
+    out: list[SpokenSentence] = []
+    for s in data.get("sentences", [])[:max_sentences]:
+        a, b = round(s["start"] * rate), round(s["end"] * rate)
+        if b > len(audio) + rate // 20:
+            raise VideoError("the timeline runs past the end of the audio: they are not from the same reply")
+        phonemes = [TimedPhoneme(p["p"], p["start"], p["end"]) for p in s["phonemes"]]
+        out.append(SpokenSentence(s["text"], s.get("spoken", s["text"]), audio[a:b], rate, s["start"],
+                                  phonemes))
+    return out

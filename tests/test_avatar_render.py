@@ -158,3 +158,29 @@ def test_cli_render_speaks_with_the_real_voice(home: Settings, tmp_path: Path) -
     assert data["phonemes"] > 10 and data["frames"] > 15
     with av.open(str(out)) as container:
         assert {s.type for s in container.streams} == {"video", "audio"}
+
+
+@pytest.mark.slow
+def test_demo_video_uses_the_spoken_reply(home: Settings) -> None:
+    """The demo's reply (wav + timeline, as the spoken turn writes them) becomes demo/reply.mp4."""
+    import av
+
+    import coach.cli.main  # noqa: F401  (the CLI registers its commands first, as when run)
+    from avatar.voice import Voice, write_wav
+    from coach.cli.avatar import demo_reply_video
+    from coach.cli.context import TTS_VOICE, Context
+    from tests.conftest import model_path
+
+    voice = Voice(model_path(TTS_VOICE))
+    sentences = list(voice.speak_all(["Well done, Maggie.", "Three walks this week."]))
+    demo = home.home / "demo"
+    write_wav(demo / "reply.wav", sentences, voice.sample_rate)
+    (demo / "reply.json").write_text(json.dumps({"sentences": [s.timeline() for s in sentences]}),
+                                     encoding="utf-8")
+    ctx = type("Ctx", (), {"obj": Context(home)})()
+    out = demo_reply_video(ctx)  # type: ignore[arg-type]
+    assert out == demo / "reply.mp4"
+    with av.open(str(out)) as container:
+        audio = container.streams.audio[0]
+        seconds = float(audio.duration * audio.time_base) if audio.duration else 0.0
+    assert abs(seconds - (sentences[-1].end + 1.0)) < 0.2  # the reply plus lead-in and tail
