@@ -46,17 +46,21 @@ def mouth_opening(image: NDArray[np.uint8], box: tuple[int, int, int, int]) -> i
     return int(np.count_nonzero(dark | teeth))
 
 
-def mouth_box(pose: Pose, size: int, view_proj: NDArray[np.float64]) -> tuple[int, int, int, int]:
-    """A box around the mouth on screen, following the head's motion."""
+def mouth_box(pose: Pose, size: int, view_proj: NDArray[np.float64], height: int | None = None,
+              ) -> tuple[int, int, int, int]:
+    """A box around the mouth on screen (size x height pixels), following the head's motion."""
+    width, height = size, height or size
     center = HEAD_CENTER + np.array([0.0, MOUTH_Y - 0.006, float(face_z(0.0, MOUTH_Y))])
     world = head_matrix(pose.yaw, pose.pitch, pose.roll) @ np.append(center, 1.0)
     world[1] += pose.rise
     clip = view_proj @ world
-    x = (clip[0] / clip[3] * 0.5 + 0.5) * size
-    y = (1.0 - (clip[1] / clip[3] * 0.5 + 0.5)) * size
-    half_w, half_h = int(size * 0.085), int(size * 0.065)
+    x = (clip[0] / clip[3] * 0.5 + 0.5) * width
+    y = (1.0 - (clip[1] / clip[3] * 0.5 + 0.5)) * height
+    # about 5 cm by 4 cm around the mouth, in pixels at this distance
+    half_w = max(2, int(abs(view_proj[0, 0]) * 0.025 / clip[3] * width / 2))
+    half_h = max(2, int(abs(view_proj[1, 1]) * 0.020 / clip[3] * height / 2))
     return (max(0, int(x) - half_w), max(0, int(y) - half_h),
-            min(size, int(x) + half_w), min(size, int(y) + half_h))
+            min(width, int(x) + half_w), min(height, int(y) + half_h))
 
 
 @dataclass

@@ -99,6 +99,7 @@ def _plant(x: float, z: float) -> list[Part]:
 def build_room() -> list[Part]:
     parts = [_wall(),
              box("floor", (0.0, -0.01, 0.0), (6.0, 0.02, 6.0), FLOOR),
+             box("ceiling", (0.0, 2.7, 0.0), (6.0, 0.02, 6.0), WALL),
              box("left_wall", (-2.2, 1.5, 0.0), (0.02, 3.0, 6.0), WALL),
              box("right_wall", (2.2, 1.5, 0.0), (0.02, 3.0, 6.0), WALL),
              box("window", (-0.85, 1.45, BACK_Z + 0.01), (0.9, 1.0, 0.01), WINDOW),

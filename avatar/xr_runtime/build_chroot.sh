@@ -6,7 +6,7 @@
 set -eu
 DIR="${1:-${XDG_CACHE_HOME:-$HOME/.cache}/avatar-health-coach/monado-trixie}"
 MIRROR="${DEBIAN_MIRROR:-http://deb.debian.org/debian}"
-PACKAGES="monado-service libopenxr1-monado libopenxr-loader1 mesa-vulkan-drivers libegl-mesa0 libgl1-mesa-dri libegl1 python3 python3-venv python3-numpy"
+PACKAGES="monado-service libopenxr1-monado libopenxr-loader1 mesa-vulkan-drivers libegl-mesa0 libgl1-mesa-dri libegl1 libgl1 libopengl0 python3 python3-venv python3-numpy"
 [ -f "$DIR/.ready" ] && { echo "$DIR"; exit 0; }
 [ "$(id -u)" = 0 ] || { echo "building the Monado chroot needs root (debootstrap, chroot)" >&2; exit 2; }
 command -v debootstrap >/dev/null 2>&1 || \

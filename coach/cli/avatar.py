@@ -136,23 +136,33 @@ def vr(
 
       coach vr --patient 1
     """
+    from avatar.face import build_face
+    from avatar.render import RenderError
     from avatar.window import openxr_runtime, run_window
+    from avatar.xr import HeadsetError, run_headset
 
     with ctx.obj.store.session() as db:
         from coach.store.schema import Patient
 
         if db.get(Patient, patient) is None:
             fail(f"no patient {patient}; list them with `coach patients list`")
+    model = build_face()
     runtime = openxr_runtime()
-    if runtime is None:
+    if runtime is not None:
+        console.print(f"OpenXR runtime: {runtime}; put the headset on (the voice loop is not wired in yet)",
+                      highlight=False)
+        try:
+            run_headset(model)
+            return
+        except HeadsetError as exc:
+            console.print(f"[yellow]{exc}[/]; showing the avatar in a window instead", highlight=False)
+    else:
         console.print("[yellow]no OpenXR runtime found[/] (set XR_RUNTIME_JSON or install Monado/SteamVR); "
                       "showing the avatar in a window instead", highlight=False)
-    else:
-        console.print(f"OpenXR runtime: {runtime}; the headset session is not wired to the voice loop yet, "
-                      "showing the avatar in a window", highlight=False)
-    from avatar.face import build_face
-
-    run_window(build_face())
+    try:
+        run_window(model)
+    except RenderError as exc:
+        fail(f"{exc}")
 
 
 def bench_avatar(
