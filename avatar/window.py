@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from avatar.animation import Animator, EventQueue
+from avatar.caption import CaptionLayer
 from avatar.face import AvatarModel
 from avatar.render import VIDEO_CAMERA, Renderer, RenderError
 
@@ -57,6 +58,7 @@ def run_window(model: AvatarModel, seconds: float = 0.0, events: EventQueue | No
 
         ctx = moderngl.create_context(require=330)
         renderer = Renderer(model, 0, 0, ctx=ctx)
+        caption = CaptionLayer(ctx, center=(0.0, 1.02, 0.30), width_m=0.30)
         animator = Animator()
         queue = events or EventQueue()
         start = time.perf_counter()
@@ -69,8 +71,9 @@ def run_window(model: AvatarModel, seconds: float = 0.0, events: EventQueue | No
                 break
             w, h = glfw.get_framebuffer_size(window)
             frame = animator.frame(now, queue.drain())
-            renderer.draw(frame.weights, frame.pose, VIDEO_CAMERA.view(),
-                          VIDEO_CAMERA.projection(w / max(h, 1)), ctx.screen, (0, 0, w, h))
+            view, projection = VIDEO_CAMERA.view(), VIDEO_CAMERA.projection(w / max(h, 1))
+            renderer.draw(frame.weights, frame.pose, view, projection, ctx.screen, (0, 0, w, h))
+            caption.draw(frame.caption, projection @ view)
             glfw.swap_buffers(window)
             glfw.poll_events()
             frames += 1

@@ -18,6 +18,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from avatar.animation import Animator, Frame, LookAt
+from avatar.caption import CaptionLayer
 from avatar.face import AvatarModel
 from avatar.render import Renderer, RenderError
 
@@ -95,6 +96,7 @@ def run_headset(model: AvatarModel, frames: int = 0,
             provider.make_current()
             ctx = moderngl.create_context(require=330)
             renderer = Renderer(model, 0, 0, ctx=ctx)
+            caption = CaptionLayer(ctx)
             start: int | None = None
             origin: NDArray[np.float64] | None = None
             for count, frame_state in enumerate(context.frame_loop()):
@@ -118,6 +120,7 @@ def run_headset(model: AvatarModel, frames: int = 0,
                     fbo = ctx.detect_framebuffer()
                     w, h = fbo.size
                     renderer.draw(frame.weights, frame.pose, view_m, projection, fbo, (0, 0, w, h))
+                    caption.draw(frame.caption, projection @ view_m)
                     if capture is not None and capture(count):
                         data = fbo.read(viewport=(0, 0, w, h), components=3, alignment=1)
                         image = np.frombuffer(data, dtype=np.uint8).reshape(h, w, 3)[::-1].copy()

@@ -184,3 +184,16 @@ def test_demo_video_uses_the_spoken_reply(home: Settings) -> None:
         audio = container.streams.audio[0]
         seconds = float(audio.duration * audio.time_base) if audio.duration else 0.0
     assert abs(seconds - (sentences[-1].end + 1.0)) < 0.2  # the reply plus lead-in and tail
+
+
+def test_caption_wraps_into_a_few_readable_lines() -> None:
+    from avatar.caption import FONT, caption_image, caption_lines
+
+    text = "A short walk after lunch is a lovely habit to keep, Maggie. " * 3
+    lines = caption_lines(text, width=34, max_lines=3)
+    assert len(lines) == 3 and all(len(line) <= 34 for line in lines)
+    assert lines[-1].endswith("MAGGIE.")  # a long reply shows its latest words
+    image = caption_image("Hello 140/90!", scale=2)
+    ink = image[..., 3] == 255
+    assert ink.sum() > 40 and image.shape[0] == 9 * 2 + 4 * 2
+    assert set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.,?!") <= set(FONT)

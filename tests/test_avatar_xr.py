@@ -90,3 +90,13 @@ def test_mouth_open_on_aa_and_closed_on_pp(eyes: dict[str, np.ndarray]) -> None:
         shots = {aa: mouth_opening(img, box) for e, aa, img, box in _captures(eyes) if e == eye}
         assert shots[True] >= 4, f"eye {eye}: the mouth did not open on 'aa' ({shots})"
         assert shots[False] <= shots[True] // 3, f"eye {eye}: the mouth did not close on 'PP' ({shots})"
+
+
+def test_caption_floats_below_the_face_in_both_eyes(eyes: dict[str, np.ndarray]) -> None:
+    for _eye, _aa, image, (x0, y0, x1, y1) in _captures(eyes):
+        h = image.shape[0]
+        below = image[y1 + 2:min(h, y1 + 20 * (y1 - y0)), max(0, x0 - 12 * (x1 - x0)):x1 + 12 * (x1 - x0)]
+        pixels = below.reshape(-1, 3).astype(int)
+        panel = (pixels.max(axis=1) < 110) & (np.abs(pixels[:, 0] - pixels[:, 2]) < 25)  # dark grey
+        text = pixels.min(axis=1) > 225  # near-white letters
+        assert panel.sum() > 30 and text.sum() > 5, "no caption under the avatar"

@@ -11,11 +11,14 @@ from pathlib import Path
 
 import numpy as np
 
-from avatar.animation import Pose
+from avatar.animation import Animator, Pose, Say
 from avatar.bench import mouth_box
 from avatar.face import build_face
+from avatar.visemes import VisemeTrack
+from avatar.voice import TimedPhoneme
 from avatar.xr import run_headset
 
+CAPTION = "A short walk after lunch is a lovely habit."
 SWITCH = 24
 """Frames on 'aa', then as many on 'PP' (the null compositor paces at about 20 Hz)."""
 
@@ -27,7 +30,12 @@ def main(out: Path) -> None:
     def capture(frame: int) -> bool:
         return frame in (SWITCH - 2, 2 * SWITCH - 2)
 
-    eyes = run_headset(build_face(), frames=2 * SWITCH, weights_for=weights, capture=capture)
+    animator = Animator()
+    # the coach is speaking throughout, so the caption floats in view; the mouth is pinned per frame
+    long_vowel = VisemeTrack([TimedPhoneme("ɑ", 0.0, 60.0)])
+    animator.push([Say(0.0, long_vowel, CAPTION)])
+    eyes = run_headset(build_face(), frames=2 * SWITCH, weights_for=weights, capture=capture,
+                       animator=animator)
     arrays: dict[str, np.ndarray] = {}
     for k, eye in enumerate(eyes):
         h, w, _ = eye.image.shape
