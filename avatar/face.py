@@ -389,9 +389,9 @@ def _neck() -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
 
 
 def _torso() -> tuple[NDArray[np.float64], NDArray[np.uint32]]:
-    profile = np.array([[0.052, -0.168], [0.075, -0.178], [0.115, -0.192], [0.150, -0.206], [0.172, -0.222],
+    profile = np.array([[0.052, -0.168], [0.078, -0.176], [0.112, -0.186], [0.140, -0.198], [0.158, -0.214],
                         [0.165, -0.245], [0.170, -0.280], [0.172, -0.340], [0.170, -0.520]])
-    pts, idx = lathe(profile, 72, scale_x=1.0, scale_z=0.52, power=2.6)
+    pts, idx = lathe(profile, 96, scale_x=1.0, scale_z=0.55, power=2.25)
     return pts + np.array([0.0, 0.036, -0.022]), idx
 
 

@@ -54,6 +54,7 @@ FRAGMENT = """
 #version 330 core
 uniform vec3 u_eye;
 uniform float u_fog;
+uniform vec2 u_viewport;
 in vec3 v_pos;
 in vec3 v_normal;
 in vec4 v_color;
@@ -81,6 +82,8 @@ void main() {
     float dist = length(u_eye - v_pos);
     c = mix(c, vec3(0.62, 0.57, 0.52), clamp((dist - 1.2) * u_fog, 0.0, 0.55));
     c = c / (1.0 + 0.12 * c);
+    vec2 q = gl_FragCoord.xy / u_viewport - 0.5;
+    c *= 1.0 - 0.35 * dot(q, q);  // a soft vignette draws the eye to the face
     f_color = vec4(pow(clamp(c, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
 }
 """
@@ -316,6 +319,8 @@ class Renderer:
         prog["u_offset"].value = (0.0, pose.rise, 0.0)
         prog["u_eye"].value = tuple(float(x) for x in inv[:3, 3])
         prog["u_fog"].value = 0.18
+        _, _, vw, vh = ctx.viewport
+        prog["u_viewport"].value = (float(max(vw, 1)), float(max(vh, 1)))
         if avatar:
             # first, so the room behind it fails the depth test early; closed parts wind outwards,
             # so their hidden halves are culled and cost no shading
