@@ -54,6 +54,7 @@ lint: $(STAMP)
 bench: models
 	$(BIN)/coach bench triage
 	$(BIN)/coach bench llm
+	$(BIN)/coach bench avatar
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
