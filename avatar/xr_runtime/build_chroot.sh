@@ -19,7 +19,9 @@ cleanup() { for m in tmp dev sys proc; do umount -l "$DIR/$m" 2>/dev/null || tru
 trap cleanup EXIT
 mount -t proc proc "$DIR/proc"
 mount --rbind /sys "$DIR/sys"
+mount --make-rslave "$DIR/sys"  # unmounting later must not reach the host's mounts
 mount --rbind /dev "$DIR/dev"
+mount --make-rslave "$DIR/dev"  # unmounting later must not reach the host's mounts
 mount -t tmpfs tmpfs "$DIR/tmp"
 cp /etc/resolv.conf "$DIR/etc/resolv.conf" 2>/dev/null || true
 chroot "$DIR" /bin/sh -c "apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $PACKAGES && apt-get clean"

@@ -15,7 +15,9 @@ cleanup() {
 trap cleanup EXIT
 mount -t proc proc "$ROOT/proc"
 mount --rbind /sys "$ROOT/sys"
+mount --make-rslave "$ROOT/sys"  # unmounting later must not reach the host's mounts
 mount --rbind /dev "$ROOT/dev"
+mount --make-rslave "$ROOT/dev"  # unmounting later must not reach the host's mounts
 mount -t tmpfs tmpfs "$ROOT/tmp"
 mount --bind "$SRC" "$ROOT/src"
 mount --bind "$OUT" "$ROOT/out"
