@@ -410,6 +410,8 @@ class AvatarModel:
     controls: tuple[str, ...] = CONTROLS
     head_weight: dict[str, float] | None = None
     """How much each part follows the head's turns (0 body .. 1 head); None means none move."""
+    two_sided: frozenset[str] = frozenset()
+    """Parts drawn from both sides besides the renderer's own list (glTF `doubleSided` materials)."""
 
     @property
     def triangle_count(self) -> int:

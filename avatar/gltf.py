@@ -275,6 +275,9 @@ def _load(doc: dict[str, Any], buffers: list[bytes], path: Path) -> AvatarModel:
                               "visemes (viseme_aa ...), ARKit's 52 face shapes (jawOpen ...) "
                               "or VRM expressions")
     parts: list[Part] = []
+    two_sided: set[str] = set()
+    head_weight: dict[str, float] = {}
+    materials = doc.get("materials", [])
     for mesh_index, world in placed:
         mesh = meshes[mesh_index]
         names = _target_names(doc, mesh)
@@ -304,7 +307,12 @@ def _load(doc: dict[str, Any], buffers: list[bytes], path: Path) -> AvatarModel:
                     if m == mesh_index and t < len(targets) and "POSITION" in targets[t]:
                         d = _accessor(doc, buffers, prim["targets"][t]["POSITION"]).astype(np.float64)
                         shapes[preset] = shapes.get(preset, 0.0) + weight * d
-            part = Part(f"{mesh.get('name', 'mesh')}_{k}", world_pos, normals, colors, idx)
+            name = str((prim.get("extras") or {}).get("name") or f"{mesh.get('name', 'mesh')}_{k}")
+            if "material" in prim and materials[prim["material"]].get("doubleSided"):
+                two_sided.add(name)
+            part = Part(name, world_pos, normals, colors, idx)
+            if "_HEAD_WEIGHT" in attrs:  # our own export: which parts turn with the head
+                head_weight[name] = float(_accessor(doc, buffers, attrs["_HEAD_WEIGHT"]).mean())
             for control, recipe in recipes.items():
                 delta = sum((w * shapes[n] for n, w in recipe.items() if n in shapes),
                             np.zeros_like(pos))
@@ -315,7 +323,7 @@ def _load(doc: dict[str, Any], buffers: list[bytes], path: Path) -> AvatarModel:
             parts.append(part)
     if not any(part.targets for part in parts):
         raise AvatarFileError(f"{path.name}'s blend shapes are all empty; re-export it with shape keys")
-    return AvatarModel(path.stem, parts, CONTROLS, None)
+    return AvatarModel(path.stem, parts, CONTROLS, head_weight or None, frozenset(two_sided))
 
 
 def _colors(doc: dict[str, Any], buffers: list[bytes], prim: dict[str, Any], n: int) -> NDArray[np.float32]:

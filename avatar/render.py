@@ -157,9 +157,9 @@ class Morpher:
     def __init__(self, model: AvatarModel) -> None:
         self.controls = model.controls
         # one-sided (closed, culled) parts first, then the open or thin ones drawn from both sides
-        parts = ([p for p in model.parts if p.name not in TWO_SIDED]
-                 + [p for p in model.parts if p.name in TWO_SIDED])
-        self.one_sided_indices = sum(len(p.indices) for p in parts if p.name not in TWO_SIDED)
+        both = TWO_SIDED | model.two_sided
+        parts = ([p for p in model.parts if p.name not in both] + [p for p in model.parts if p.name in both])
+        self.one_sided_indices = sum(len(p.indices) for p in parts if p.name not in both)
         self.base_pos = np.concatenate([p.positions for p in parts]).astype(np.float32)
         self.base_nor = np.concatenate([p.normals for p in parts]).astype(np.float32)
         n = len(self.base_pos)
