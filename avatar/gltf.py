@@ -312,7 +312,7 @@ def _load(doc: dict[str, Any], buffers: list[bytes], path: Path) -> AvatarModel:
                 two_sided.add(name)
             part = Part(name, world_pos, normals, colors, idx)
             if "_HEAD_WEIGHT" in attrs:  # our own export: which parts turn with the head
-                head_weight[name] = float(_accessor(doc, buffers, attrs["_HEAD_WEIGHT"]).mean())
+                head_weight[name] = round(float(_accessor(doc, buffers, attrs["_HEAD_WEIGHT"]).mean()), 4)
             for control, recipe in recipes.items():
                 delta = sum((w * shapes[n] for n, w in recipe.items() if n in shapes),
                             np.zeros_like(pos))
