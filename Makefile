@@ -10,17 +10,27 @@ ifeq (, $(shell command -v $(PYTHON) 2>/dev/null))
 PYTHON := python3
 endif
 
-.PHONY: demo test setup models lint typecheck bench clean
+.PHONY: demo test setup models sysdeps lint typecheck bench clean
 
-demo: models
+demo: sysdeps models
 	$(BIN)/coach demo
 
-test: models
+test: sysdeps models
 	$(BIN)/ruff check coach avatar knowledge tests
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 setup: $(STAMP)
+
+# System libraries the avatar renders with: Mesa's EGL and llvmpipe (OpenGL 3.3 without a GPU
+# or display). Idempotent; installs only what is missing (CI runs as root on a clean machine).
+SYSDEPS := libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1
+sysdeps:
+	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
+	  else echo "install these system packages (as root):$$missing"; exit 1; fi; \
+	fi
 
 # Reinstall whenever the pins change. llama-cpp-python compiles from source the
 # first time (about 6-12 minutes on 2 cores); pip caches the wheel afterwards.
@@ -44,6 +54,7 @@ lint: $(STAMP)
 bench: models
 	$(BIN)/coach bench triage
 	$(BIN)/coach bench llm
+	$(BIN)/coach bench avatar
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from avatar.gltf import AvatarFileError
+from avatar.render import RenderError
+from avatar.video import VideoError
 from avatar.voice import VoiceError
 from coach.conversation import ConversationError
 from coach.goals import GoalError
@@ -19,6 +22,7 @@ from knowledge.retriever import QueryError
 USER_ERRORS: tuple[type[Exception], ...] = (
     ArticleSetError,
     AudioError,
+    AvatarFileError,
     ConversationError,
     EmbedderError,
     GoalError,
@@ -27,7 +31,9 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     StoreError,
     KnowledgeIndexError,
     QueryError,
+    RenderError,
     TranscriptionError,
     TriageInputError,
+    VideoError,
     VoiceError,
 )

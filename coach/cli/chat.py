@@ -138,6 +138,8 @@ def demo(
     console.rule()
     console.print(f"Saved (encrypted) in {settings.db_path}. "
                   f"See it with: coach patients show {patient_id}")
+    from coach.cli.avatar import demo_reply_video
+    demo_reply_video(ctx)
 
 
 def _spoken_demo(ctx: typer.Context, patient_id: int, backend: str | None, model: str | None,

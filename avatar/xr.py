@@ -1,0 +1,135 @@
+"""The headset: an OpenXR session (pyopenxr) drawing the same scene into each eye's swapchain.
+
+Headless machines use EGL through `XR_MNDX_egl_enable` (Monado supports it), so the
+session runs without a display, and the images can be read back to check what each
+eye saw. The viewer sits across the room from the avatar at conversational distance;
+the head pose from the runtime moves the views and turns the avatar's gaze.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from avatar.animation import Animator, Frame, LookAt
+from avatar.caption import CaptionLayer
+from avatar.face import AvatarModel
+from avatar.render import Renderer, RenderError
+
+VIEWER = np.array([0.0, 1.20, 1.20])
+"""Where the viewer's head starts in the room: seated, 1.2 m in front of the avatar."""
+
+
+class HeadsetError(RenderError):
+    """No OpenXR runtime, or it refused the session; the message says what to do."""
+
+
+def _pose_matrix(position: Any, orientation: Any) -> NDArray[np.float64]:
+    x, y, z, w = orientation.x, orientation.y, orientation.z, orientation.w
+    m = np.identity(4)
+    m[:3, :3] = [[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                 [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                 [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]]
+    m[:3, 3] = [position.x, position.y, position.z]
+    return m
+
+
+def fov_projection(fov: Any, near: float = 0.05, far: float = 20.0) -> NDArray[np.float64]:
+    """An asymmetric frustum from OpenXR's four half-angles."""
+    left, right = math.tan(fov.angle_left), math.tan(fov.angle_right)
+    up, down = math.tan(fov.angle_up), math.tan(fov.angle_down)
+    m = np.zeros((4, 4))
+    m[0, 0] = 2 / (right - left)
+    m[0, 2] = (right + left) / (right - left)
+    m[1, 1] = 2 / (up - down)
+    m[1, 2] = (up + down) / (up - down)
+    m[2, 2] = -(far + near) / (far - near)
+    m[2, 3] = -2 * far * near / (far - near)
+    m[3, 2] = -1.0
+    return m
+
+
+@dataclass
+class EyeImage:
+    eye: int
+    image: NDArray[np.uint8]
+    view_proj: NDArray[np.float64]
+    weights: dict[str, float] = field(default_factory=dict)
+
+
+def run_headset(model: AvatarModel, frames: int = 0,
+                weights_for: Callable[[int, float], dict[str, float] | None] | None = None,
+                capture: Callable[[int], bool] | None = None, animator: Animator | None = None,
+                ) -> list[EyeImage]:
+    """Run the session for `frames` frames (0: until the runtime ends it).
+
+    `weights_for(frame, seconds)` may override the animator's morph weights (tests
+    pin a viseme); frames for which `capture(frame)` is true are read back, both eyes.
+    """
+    os.environ.setdefault("EGL_PLATFORM", "surfaceless")
+    os.environ.setdefault("PYOPENGL_PLATFORM", "egl")
+    try:
+        import moderngl
+        import xr
+        from xr.utils.gl import ContextObject
+        from xr.utils.gl.egl_util import EGLOffscreenContextProvider
+    except Exception as exc:  # the loader, PyOpenGL or EGL missing
+        raise HeadsetError(f"cannot load OpenXR ({exc}); install pyopenxr and Mesa's EGL") from exc
+    anim = animator or Animator()
+    captured: list[EyeImage] = []
+    try:
+        provider = EGLOffscreenContextProvider()
+        context = ContextObject(
+            context_provider=provider,
+            instance_create_info=xr.InstanceCreateInfo(enabled_extension_names=[
+                xr.KHR_OPENGL_ENABLE_EXTENSION_NAME, xr.MNDX_EGL_ENABLE_EXTENSION_NAME]),
+            reference_space_create_info=xr.ReferenceSpaceCreateInfo(
+                reference_space_type=xr.ReferenceSpaceType.LOCAL),
+        )
+        with context:
+            provider.make_current()
+            ctx = moderngl.create_context(require=330)
+            renderer = Renderer(model, 0, 0, ctx=ctx)
+            caption = CaptionLayer(ctx)
+            start: int | None = None
+            origin: NDArray[np.float64] | None = None
+            for count, frame_state in enumerate(context.frame_loop()):
+                t_ns = int(frame_state.predicted_display_time)
+                start = t_ns if start is None else start
+                seconds = (t_ns - start) / 1e9
+                frame: Frame | None = None
+                for eye, view in enumerate(context.view_loop(frame_state)):
+                    head = _pose_matrix(view.pose.position, view.pose.orientation)
+                    if origin is None:  # recentre: where the head is at the start is the seat
+                        origin = head[:3, 3].copy()
+                    head[:3, 3] += VIEWER - origin
+                    if frame is None:
+                        hx, hy, hz = (float(v) for v in head[:3, 3])
+                        frame = anim.frame(seconds, [LookAt(seconds, (hx, hy, hz))])
+                        pinned = weights_for(count, seconds) if weights_for is not None else None
+                        if pinned is not None:
+                            frame.weights = pinned
+                    view_m: NDArray[np.float64] = np.asarray(np.linalg.inv(head), dtype=np.float64)
+                    projection = fov_projection(view.fov)
+                    fbo = ctx.detect_framebuffer()
+                    w, h = fbo.size
+                    renderer.draw(frame.weights, frame.pose, view_m, projection, fbo, (0, 0, w, h))
+                    caption.draw(frame.caption, projection @ view_m)
+                    if capture is not None and capture(count):
+                        data = fbo.read(viewport=(0, 0, w, h), components=3, alignment=1)
+                        image = np.frombuffer(data, dtype=np.uint8).reshape(h, w, 3)[::-1].copy()
+                        captured.append(EyeImage(eye, image, projection @ view_m, dict(frame.weights)))
+                if frames and count + 1 >= frames:
+                    break
+    except HeadsetError:
+        raise
+    except Exception as exc:
+        raise HeadsetError(f"the OpenXR session failed ({exc}); check that a runtime is running "
+                           "(monado-service, SteamVR) and XR_RUNTIME_JSON points at it") from exc
+    return captured
