@@ -33,7 +33,9 @@ from coach.llm.base import GenerationOptions, LanguageModel, LLMError, Message
 from coach.memory import close_session, memory_lines
 from coach.persona import system_prompt
 from coach.safety import Category, Triage, TriageResult, check_output, fixed_reply
+from coach.safety.check_in import Answer, read_answer
 from coach.safety.output_check import SAFE_REPLACEMENT
+from coach.safety.replies import CHECK_IN_REPLY_IDS
 from coach.safety.triage import TriageInputError
 from coach.sentences import plain, split_sentences
 from coach.store.db import Store
@@ -61,6 +63,14 @@ UNSUPPORTED_REPLY = (
 
 class ConversationError(Exception):
     pass
+
+
+def _until(stream: Iterator[str], cancel: threading.Event) -> Iterator[str]:
+    """The model's tokens until `cancel` is set (checked per token, so within tens of ms)."""
+    for piece in stream:
+        if cancel.is_set():
+            return
+        yield piece
 
 
 @dataclass
@@ -178,8 +188,12 @@ class Conversation:
         return [Message("user" if t.role == "patient" else "assistant", t.text)
                 for t in reversed(turns)]
 
-    def reply(self, text: str) -> Iterator[str]:
-        """Yield the coach's reply sentence by sentence; `self.last` says what happened."""
+    def reply(self, text: str, cancel: threading.Event | None = None) -> Iterator[str]:
+        """Yield the coach's reply sentence by sentence; `self.last` says what happened.
+
+        Setting `cancel` (barge-in) stops generation at the next token; the reply so far
+        is stored as interrupted.
+        """
         text = text.strip()
         if not text:
             raise ConversationError("the message is empty")
@@ -187,6 +201,7 @@ class Conversation:
             result = self.triage(text)
         except TriageInputError as exc:
             raise ConversationError(str(exc)) from exc
+        result = self._against_check_in(text, result)
         outcome = TurnOutcome(result)
         self.last = outcome
         outcome.patient_turn_id = self._add_turn("patient", text, triage=result.category.value,
@@ -194,11 +209,32 @@ class Conversation:
         if result.category is not Category.NONE:
             yield from self._fixed(outcome)
             return
-        yield from self._generate(outcome)
+        yield from self._generate(outcome, cancel or threading.Event())
+
+    def _against_check_in(self, text: str, result: TriageResult) -> TriageResult:
+        """Read the message as an answer when the coach has just asked a check-in question."""
+        if result.category.flags_clinician and not result.check_in:
+            return result
+        with self.store.session() as db:
+            asked = db.scalar(select(Turn.source).where(Turn.session_id == self.session_id,
+                                                        Turn.role == "coach")
+                              .order_by(Turn.idx.desc()).limit(1))
+        if asked not in CHECK_IN_REPLY_IDS:
+            return result
+        answer = read_answer(text)
+        if answer is Answer.YES:
+            category = Category.CRISIS if asked == "crisis-checkin-v1" else Category.EMERGENCY
+            return TriageResult(category, f"answered the check-in question ({asked}) with yes",
+                                "check_in", result.scores)
+        if answer is Answer.NO and result.check_in:
+            # Reassured once; asking again at once would only repeat the question.
+            return TriageResult(Category.NONE, f"answered the check-in question ({asked}) with no; "
+                                f"{result.reason}", result.source, result.scores)
+        return result
 
     def _fixed(self, outcome: TurnOutcome) -> Iterator[str]:
         result = outcome.triage
-        reply = fixed_reply(result.category, self.locale, result.subtype)
+        reply = fixed_reply(result.category, self.locale, result.subtype, result.check_in)
         outcome.text, outcome.source = reply.text, reply.reply_id
         outcome.coach_turn_id = self._add_turn("coach", reply.text, source=reply.reply_id)
         if result.category.flags_clinician:
@@ -227,7 +263,7 @@ class Conversation:
         outcome.coach_turn_id = self._add_turn("coach", NO_INFO_REPLY, source=NO_INFO_REPLY_ID)
         yield NO_INFO_REPLY
 
-    def _generate(self, outcome: TurnOutcome) -> Iterator[str]:
+    def _generate(self, outcome: TurnOutcome, cancel: threading.Event) -> Iterator[str]:
         history = self._history()
         asking = bool(history) and asks_for_information(history[-1].content)
         grounding = self._ground(history[-1].content, asking) if history else None
@@ -246,7 +282,9 @@ class Conversation:
         outcome.status = "interrupted"
         stream = self.model.stream(messages, self.options)
         try:
-            for raw in split_sentences(stream):
+            for raw in split_sentences(_until(stream, cancel)):
+                if cancel.is_set():
+                    break
                 sentence = plain(raw)
                 if not sentence:
                     continue
@@ -268,11 +306,12 @@ class Conversation:
                 yield sentence
                 if len(shown) >= MAX_SENTENCES:
                     break
-            if not shown:
+            if not shown and not cancel.is_set():
                 # Every sentence was unsupported: say so rather than go silent.
                 shown.append(UNSUPPORTED_REPLY)
                 yield UNSUPPORTED_REPLY
-            outcome.status = "complete"
+            if not cancel.is_set():
+                outcome.status = "complete"
         except LLMError:
             outcome.status = "failed"
             shown.append(FAILED_REPLY)

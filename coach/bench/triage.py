@@ -48,6 +48,8 @@ def run_triage_bench(triage: Triage, split: Path = TEST) -> dict[str, Any]:
     benign = [(e, p) for e, p in zip(examples, pred, strict=True) if e.category is Category.NONE]
     idioms = [(e, p) for e, p in benign if e.kind == "idiom"]
     fpr = sum(1 for _, p in benign if p is not Category.NONE) / max(len(benign), 1)
+    checked = [(e, r) for e, r in zip(examples, results, strict=True) if r.check_in]
+    benign_checked = sum(1 for e, _ in checked if e.category is Category.NONE)
     idiom_fpr = sum(1 for _, p in idioms if p is not Category.NONE) / max(len(idioms), 1)
     misses = [
         {"text": e.text, "gold": e.category.value, "predicted": p.value, "reason": r.reason}
@@ -63,6 +65,9 @@ def run_triage_bench(triage: Triage, split: Path = TEST) -> dict[str, Any]:
         "benign_false_positive_rate": round(fpr, 4),
         "benign_examples": len(benign),
         "idiom_false_positive_rate": round(idiom_fpr, 4),
+        "check_ins": len(checked),
+        "check_ins_on_urgent": sum(1 for e, r in checked if e.category is r.category),
+        "benign_check_in_rate": round(benign_checked / max(len(benign), 1), 4),
         "idiom_examples": len(idioms),
         "rules_only": {c.value: _prf(gold, rule_only, c) for c in Category},
         "classifier_only": {c.value: _prf(gold, model_only, c) for c in Category},
@@ -82,7 +87,9 @@ def run_triage_bench(triage: Triage, split: Path = TEST) -> dict[str, Any]:
                       f"{result['whole_message_only'][c.value]['recall']:.3f}")
     table.caption = (
         f"accuracy {accuracy:.3f}; false positives on benign messages {fpr:.1%} of {len(benign)}, "
-        f"on idioms {idiom_fpr:.1%} of {len(idioms)}; median {result['latency_median_ms']} ms "
+        f"on idioms {idiom_fpr:.1%} of {len(idioms)} (check-in questions, not alarms: "
+        f"{result['benign_check_in_rate']:.1%} of benign); {result['check_ins_on_urgent']} crises or "
+        f"emergencies caught by a check-in question; median {result['latency_median_ms']} ms "
         f"per message; {len(misses)} errors"
     )
     result["table"] = table

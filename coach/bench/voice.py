@@ -24,6 +24,7 @@ from typing import Any
 from rich.progress import Progress
 from rich.table import Table
 
+from avatar.spoken_text import number_words
 from avatar.voice import Voice, write_wav
 from coach.conversation import Conversation
 from coach.grounding import Knowledge
@@ -72,16 +73,56 @@ class _Timed:
         pass  # the benchmark owns the real model and closes it once
 
 
+_SPELLED = {"mr": "mister", "mrs": "missus", "dr": "doctor", "st": "saint", "metres": "meters"}
+
+
+def _words(text: str) -> list[str]:
+    """Lowercase words with digits and titles spelled out: "10" and "ten" are the same word."""
+    out: list[str] = []
+    for token in re.findall(r"[a-z0-9']+", text.lower()):
+        if token.isdigit() and len(token) < 7:
+            out.extend(number_words(int(token)).replace("-", " ").split())
+        else:
+            out.append(_SPELLED.get(token, token))
+    return out
+
+
 def wer(reference: str, hypothesis: str) -> tuple[int, int]:
-    """Word edits and reference length, after lowercasing and dropping punctuation."""
-    ref = re.findall(r"[a-z0-9']+", reference.lower())
-    hyp = re.findall(r"[a-z0-9']+", hypothesis.lower())
+    """Word edits and reference length, after normalising case, punctuation and numbers."""
+    ref = _words(reference)
+    hyp = _words(hypothesis)
     row = list(range(len(hyp) + 1))
     for i, r in enumerate(ref, 1):
         prev, row[0] = row[0], i
         for j, h in enumerate(hyp, 1):
             prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (r != h))
     return row[len(hyp)], len(ref)
+
+
+def real_speech_wer(transcriber: Transcriber, cache: Path) -> dict[str, Any]:
+    """Word error rate on the real recordings (see coach.voice.recordings), per package and overall."""
+    from coach.voice import recordings
+
+    root = recordings.fetch(cache)
+    per: dict[str, list[int]] = {}
+    times: list[float] = []
+    for rec in recordings.RECORDINGS:
+        audio = recordings.load(root, rec)
+        transcript = transcriber.transcribe(audio)
+        times.append(transcript.seconds / max(transcript.audio_seconds, 1e-9))
+        e, w = wer(rec.words, transcript.text)
+        totals = per.setdefault(rec.package, [0, 0, 0])
+        totals[0], totals[1], totals[2] = totals[0] + e, totals[1] + w, totals[2] + 1
+    edits = sum(v[0] for v in per.values())
+    words = sum(v[1] for v in per.values())
+    return {
+        "recordings": len(recordings.RECORDINGS),
+        "words": words,
+        "wer": round(edits / max(1, words), 4),
+        "per_package": {k: {"recordings": v[2], "words": v[1], "wer": round(v[0] / max(1, v[1]), 4)}
+                        for k, v in per.items()},
+        "real_time_factor_median": round(statistics.median(times), 3),
+    }
 
 
 def _patient(store: Store) -> int:

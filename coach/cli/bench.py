@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from rich.table import Table
 
 from coach.cli.main import JsonOpt, console, fail, print_json
 
@@ -43,8 +44,8 @@ def bench_llm(
 def bench_triage(
     ctx: typer.Context,
     split: Annotated[str, typer.Option(
-        help="test (sealed, the figure to quote), long (sealed, spoken-length), blind (sealed, another "
-        "author), dev or dev-long."
+        help="test (sealed, the figure to quote), long (sealed, spoken-length), blind and blind2 (sealed, "
+        "each by another author who never saw the training data), dev or dev-long."
     )] = "test",
     show_errors: Annotated[bool, typer.Option(help="List misclassified messages (dev only).")] = False,
     as_json: JsonOpt = False,
@@ -62,11 +63,12 @@ def bench_triage(
       coach bench triage --split dev --show-errors
     """
     from coach.bench.triage import run_triage_bench
-    from coach.safety.dataset import BLIND, DEV, DEV_LONG, TEST, TEST_LONG
+    from coach.safety.dataset import BLIND, BLIND2, DEV, DEV_LONG, TEST, TEST_LONG
 
-    splits = {"test": TEST, "long": TEST_LONG, "blind": BLIND, "dev": DEV, "dev-long": DEV_LONG}
+    splits = {"test": TEST, "long": TEST_LONG, "blind": BLIND, "blind2": BLIND2,
+              "dev": DEV, "dev-long": DEV_LONG}
     if split not in splits:
-        fail("--split must be test, long, blind, dev or dev-long")
+        fail("--split must be test, long, blind, blind2, dev or dev-long")
     result = run_triage_bench(ctx.obj.triage, splits[split])
     if not split.startswith("dev"):
         # The test split stays sealed: nobody tunes on its individual mistakes.
@@ -113,4 +115,44 @@ def bench_voice(
     if as_json:
         print_json(result)
         return
+    console.print(table)
+
+
+@bench_app.command("asr")
+def bench_asr(
+    ctx: typer.Context,
+    asr: Annotated[str | None, typer.Option(help="whisper-base (default) or whisper-tiny.en.")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Speech-recognition word error rate on real recorded speech (not synthesised).
+
+    The recordings (read sentences, card names, a spoken command, a channel-test voice)
+    come from Debian's pocketsphinx-testdata and alsa-utils packages, fetched once with
+    `apt-get download` into the coach's cache.
+
+    Examples:
+
+      coach bench asr
+      coach bench asr --asr whisper-tiny.en --json
+    """
+    from coach.bench.voice import real_speech_wer
+    from coach.voice.recordings import RecordingsError
+
+    transcriber = ctx.obj.open_transcriber(asr)
+    try:
+        result = real_speech_wer(transcriber, ctx.obj.settings.home / "cache" / "recordings")
+    except RecordingsError as exc:
+        fail(str(exc))
+    result["asr"] = transcriber.name
+    if as_json:
+        print_json(result)
+        return
+    table = Table(title=f"coach bench asr: {result['recordings']} real recordings, "
+                        f"{result['words']} words, {transcriber.name}")
+    for col in ("package", "recordings", "words", "WER"):
+        table.add_column(col)
+    for name, row in result["per_package"].items():
+        table.add_row(name, str(row["recordings"]), str(row["words"]), f"{100 * row['wer']:.1f}%")
+    table.add_row("all", str(result["recordings"]), str(result["words"]), f"{100 * result['wer']:.1f}%")
+    table.caption = f"median real-time factor {result['real_time_factor_median']:.2f}"
     console.print(table)

@@ -25,13 +25,12 @@ def triage(
         fail("give the text to classify, e.g. coach triage \"my chest feels tight\"")
     result = ctx.obj.triage(text)
     if as_json:
-        print_json({"category": result.category.value, "reason": result.reason,
-                    "subtype": result.subtype, "source": result.source,
-                    "scores": {k: round(v, 4) for k, v in result.scores.items()}})
+        print_json(result.as_json())
         return
     colour = {"crisis": "red", "emergency": "red", "out_of_scope": "yellow"}.get(
         result.category.value, "green")
-    console.print(f"[bold {colour}]{result.category.value}[/]  {result.reason}", highlight=False)
+    label = result.category.value + (" (check-in question)" if result.check_in else "")
+    console.print(f"[bold {colour}]{label}[/]  {result.reason}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Generator, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,46 @@ def _common_prefix(a: Sequence[int], b: Sequence[int]) -> int:
     return n
 
 
+def amx_advertised() -> bool:
+    """Whether the CPU claims AMX tile instructions (Linux /proc/cpuinfo)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as fh:
+            for line in fh:
+                if line.startswith("flags"):
+                    return "amx_tile" in line.split()
+    except OSError:
+        pass
+    return False
+
+
+@contextmanager
+def _without_amx_repacking() -> Iterator[None]:
+    """Load with llama.cpp's extra (repacked) weight buffers off where AMX is advertised.
+
+    Virtual machines can report AMX in CPUID without enabling its register state, and
+    llama.cpp built for such a CPU then dies with SIGILL on its first AMX tile
+    instruction (seen on this project's shared build machines). Without the extra
+    buffers the AMX kernels are never chosen; AVX-512/AVX2 kernels do the work.
+    """
+    if not amx_advertised():
+        yield
+        return
+    import llama_cpp.llama as llama_module
+
+    original = llama_module.llama_cpp.llama_model_default_params
+
+    def params() -> Any:
+        p = original()
+        p.use_extra_bufts = False
+        return p
+
+    llama_module.llama_cpp.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        llama_module.llama_cpp.llama_model_default_params = original
+
+
 class LlamaCppModel:
     """A GGUF chat model; `stream` reuses the cached system prefix between turns."""
 
@@ -45,13 +86,14 @@ class LlamaCppModel:
         self.name = name or path.stem
         self.last_stats = TurnStats()
         try:
-            self._llm = Llama(
-                model_path=str(path),
-                n_ctx=n_ctx,
-                n_threads=threads or (os.cpu_count() or 2),
-                n_gpu_layers=gpu_layers,
-                verbose=False,
-            )
+            with _without_amx_repacking():
+                self._llm = Llama(
+                    model_path=str(path),
+                    n_ctx=n_ctx,
+                    n_threads=threads or (os.cpu_count() or 2),
+                    n_gpu_layers=gpu_layers,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as exc:
             raise LLMError(f"llama.cpp could not load {path}: {exc}") from exc
         meta = self._llm.metadata

@@ -34,6 +34,9 @@ class TriageResult:
     """Classifier probabilities per category (empty when a rule decided alone)."""
     subtype: str = ""
     """For rules: `suicide`, `self_harm`, `abuse`, `chest_pain`, `stroke`, ... when known."""
+    check_in: bool = False
+    """The evidence is weaker than for a sure crisis or emergency, but too strong to let
+    pass: the coach asks a direct, reviewed question (and still flags) instead."""
 
     def as_json(self) -> dict[str, object]:
         return {
@@ -41,5 +44,6 @@ class TriageResult:
             "reason": self.reason,
             "source": self.source,
             "subtype": self.subtype,
+            "check_in": self.check_in,
             "scores": {k: round(v, 4) for k, v in self.scores.items()},
         }

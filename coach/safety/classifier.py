@@ -39,6 +39,16 @@ THRESHOLDS: dict[Category, float] = {
 }
 
 
+# Below the decision thresholds but above these, a crisis or emergency is too likely to
+# let pass and too uncertain to assert: the coach asks a direct check-in question and
+# flags the turn (see replies.fixed_reply). Chosen on out-of-fold training predictions
+# and the dev splits only (notebooks/triage_grey_zone.py).
+CHECK_IN_THRESHOLDS: dict[Category, float] = {
+    Category.CRISIS: 0.07,
+    Category.EMERGENCY: 0.07,
+}
+
+
 # A sentence read on its own has lost its context ("It was a long day." after a
 # cheerful paragraph), so it must carry stronger evidence to escalate a message.
 # Chosen on the long-message dev split (notebooks/triage_long_thresholds.py): at 0.2,

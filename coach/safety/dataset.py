@@ -24,6 +24,9 @@ TEST_LONG = DATA / "triage_test_long.jsonl"
 BLIND = DATA / "triage_blind.jsonl"
 """Sealed, and written by a different author who never saw the other splits: the
 nearest thing we have to the unknown messages real patients will send."""
+BLIND2 = DATA / "triage_blind2.jsonl"
+"""Sealed, by a third author who saw neither the training data nor the other splits;
+written after the check-in band was designed and first scored with it."""
 
 
 def train_files() -> list[Path]:

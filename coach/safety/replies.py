@@ -44,9 +44,38 @@ def _helplines(locale: str) -> Helplines:
     return HELPLINES.get(locale.upper(), HELPLINES["EU"])
 
 
-def fixed_reply(category: Category, locale: str = "US", subtype: str = "") -> FixedReply:
-    """The reviewed reply for a triage outcome; `none` has no fixed reply."""
+CHECK_IN_REPLY_IDS = ("crisis-checkin-v1", "emergency-checkin-v1")
+
+
+def fixed_reply(category: Category, locale: str = "US", subtype: str = "",
+                check_in: bool = False) -> FixedReply:
+    """The reviewed reply for a triage outcome; `none` has no fixed reply.
+
+    A check-in asks directly rather than assuming: asking someone plainly about
+    suicide does not put the idea in their head, and it lets a patient who was
+    misread say so and carry on, while one in danger still gets the numbers at once.
+    """
     lines = _helplines(locale)
+    if category is Category.CRISIS and check_in:
+        return FixedReply(
+            "crisis-checkin-v1",
+            "Thank you for telling me. I want to be sure I understand you, so may I ask you "
+            "plainly: are you having thoughts of ending your life or of hurting yourself, or "
+            "is someone at home hurting or frightening you? If so, please reach "
+            f"{lines.crisis}, or call {lines.emergency} if you are in danger now. If I have "
+            "misunderstood, just tell me and we'll carry on. I have let your care team know, "
+            "so they can check in with you.",
+        )
+    if category is Category.EMERGENCY and check_in:
+        return FixedReply(
+            "emergency-checkin-v1",
+            "I want to be careful with what you describe. If it is happening now, or it came "
+            "on suddenly, such as chest pain or pressure, trouble breathing, a drooping face, "
+            "weakness on one side, muddled speech, confusion or heavy bleeding, please call "
+            f"{lines.emergency} now, or ask someone near you to call. Is it happening now? If "
+            "it has passed or I have misunderstood, tell me and we'll carry on. I have let your "
+            "care team know.",
+        )
     if category is Category.CRISIS and subtype == "abuse":
         return FixedReply(
             "crisis-abuse-v1",

@@ -12,7 +12,14 @@ from dataclasses import replace
 from pathlib import Path
 
 from coach.safety.categories import Category, TriageResult
-from coach.safety.classifier import SENTENCE_THRESHOLDS, THRESHOLDS, Prediction, TriageClassifier, decide
+from coach.safety.classifier import (
+    CHECK_IN_THRESHOLDS,
+    SENTENCE_THRESHOLDS,
+    THRESHOLDS,
+    Prediction,
+    TriageClassifier,
+    decide,
+)
 from coach.safety.rules import match_rules
 from coach.sentences import split_sentences
 from knowledge.embeddings import Embedder
@@ -59,10 +66,12 @@ class Triage:
         results = []
         for group in groups:
             judged = [self._combine(p, next(predictions),
-                                    THRESHOLDS if i == 0 else SENTENCE_THRESHOLDS)
+                                    THRESHOLDS if i == 0 else SENTENCE_THRESHOLDS, check_in=i == 0)
                       for i, p in enumerate(group)]
-            # min() keeps the first of equals, so the whole message wins ties.
-            i = min(range(len(judged)), key=lambda k: judged[k].category.urgency)
+            # min() keeps the first of equals, so the whole message wins ties; a sure
+            # outcome beats a check-in of the same category.
+            i = min(range(len(judged)),
+                    key=lambda k: (judged[k].category.urgency, judged[k].check_in))
             decided = judged[i]
             if i > 0:
                 decided = replace(decided, reason=f'in "{group[i]}": {decided.reason}')
@@ -71,10 +80,27 @@ class Triage:
 
     @staticmethod
     def _combine(text: str, pred: Prediction,
-                 thresholds: dict[Category, float] = THRESHOLDS) -> TriageResult:
-        scores = {c.value: p for c, p in pred.scores.items()}
+                 thresholds: dict[Category, float] = THRESHOLDS, check_in: bool = True) -> TriageResult:
         if not text:
             return TriageResult(Category.NONE, "empty message", "empty", {})
+        sure = Triage._sure(text, pred, thresholds)
+        if check_in and not sure.category.flags_clinician:
+            # Only whole messages are checked in on: a sentence read alone has lost its
+            # context ("It was a long day.") and is too often alarming out of it.
+            band = decide(pred.scores, {**CHECK_IN_THRESHOLDS, Category.OUT_OF_SCOPE: 2.0})
+            if band is not Category.NONE:
+                return TriageResult(
+                    band,
+                    f"check-in: classifier {pred.scores[band]:.2f} {band.value}, under the "
+                    f"{thresholds[band]:.2f} needed to be sure; most similar reviewed example "
+                    f"({pred.similarity:.2f}, {pred.nearest_category.value}): \"{pred.nearest}\"",
+                    "classifier", sure.scores, check_in=True,
+                )
+        return sure
+
+    @staticmethod
+    def _sure(text: str, pred: Prediction, thresholds: dict[Category, float]) -> TriageResult:
+        scores = {c.value: p for c, p in pred.scores.items()}
         rule = match_rules(text)
         model_cat = decide(pred.scores, thresholds)
         if rule is not None and rule.category.urgency <= model_cat.urgency:
