@@ -274,3 +274,114 @@ def _table(result: dict[str, Any]) -> Table:
                      f"{result['tts_real_time_factor']:.2f}")
     return table
 
+
+
+LIVE_UTTERANCES = (
+    ("I walked to the shops this morning", "how far should I go tomorrow?"),
+    ("My sugar was a bit high at breakfast", "what could I eat instead of toast?"),
+    ("I have been sleeping badly", "what might help me settle at night?"),
+    ("I keep forgetting my evening tablets", "how can I remember them?"),
+    ("My knees ache on the stairs", "what gentle exercise could I do?"),
+    ("I get puffed out on the hill", "should I slow down on my walks?"),
+)
+"""Spoken in two phrases with a pause between them, as people do: recognition of the
+first phrase starts during the pause."""
+INTERRUPTION = "Sorry, wait a moment."
+
+
+class _PacedSpeaker:
+    """Plays the scripted patient in real time; on barge-in turns it interrupts the coach."""
+
+    name = "benchmark speaker"
+
+    def __init__(self, turns: list[tuple[Any, bool]], interruption: Any, pause: Any, gap: Any) -> None:
+        self.turns, self.interruption, self.pause, self.gap = turns, interruption, pause, gap
+        self.loop: Any = None
+
+    def _paced(self, audio: Any) -> Any:
+        from coach.voice.vad import FRAME
+
+        start = time.perf_counter()
+        for n, i in enumerate(range(0, len(audio) - FRAME + 1, FRAME)):
+            delay = start + n * FRAME / 16000 - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            yield audio[i:i + FRAME]
+
+    def _answered(self, n: int) -> bool:
+        turns = self.loop.turns
+        return len(turns) > n and (turns[n].first_audio_at is not None or not self.loop.speaking)
+
+    def frames(self) -> Any:
+        import numpy as np
+
+        self.interruptions: set[int] = set()
+        said = 0
+        for speech, interrupt in self.turns:
+            yield from self._paced(np.concatenate([speech, self.gap]))
+            said += 1
+            # Listen (to silence) until the coach answers; then interrupt it or let it finish.
+            deadline = time.perf_counter() + 120
+            while time.perf_counter() < deadline and not self._answered(said - 1):
+                yield from self._paced(self.pause)
+            if interrupt:
+                yield from self._paced(np.concatenate([self.pause, self.pause]))
+                yield from self._paced(np.concatenate([self.interruption, self.gap]))
+                self.interruptions.add(said)
+                said += 1
+                while time.perf_counter() < deadline and not self._answered(said - 1):
+                    yield from self._paced(self.pause)
+            while self.loop.speaking and time.perf_counter() < deadline:
+                yield from self._paced(self.pause)
+
+
+def run_live_bench(triage: Triage, knowledge: Knowledge, model: LanguageModel, transcriber: Transcriber,
+                   voice: Voice, options: GenerationOptions, acknowledge: bool = True) -> dict[str, Any]:
+    """The live loop (coach.voice.loop) over paced speech: early recognition, acknowledgement, barge-in."""
+    import numpy as np
+
+    from coach.voice.loop import VoiceLoop
+    from coach.voice.playback import ClockPlayer
+    from coach.voice.sources import _resample
+
+    def said(text: str) -> Any:
+        return _resample(voice.speak(text).audio, voice.sample_rate)
+
+    pause = np.zeros(int(0.064 * 16000), dtype=np.float32)
+    between = np.zeros(int(0.6 * 16000), dtype=np.float32)
+    gap = np.zeros(int(1.6 * 16000), dtype=np.float32)
+    turns = [(np.concatenate([said(a), between, said(b)]), n % 3 == 2)
+             for n, (a, b) in enumerate(LIVE_UTTERANCES)]
+    with tempfile.TemporaryDirectory() as home:
+        store = open_store(Path(home) / "bench.db", Path(home) / "bench.key")
+        try:
+            patient_id = _patient(store)
+            conv = Conversation(store, patient_id, triage, lambda: _Timed(model), options,
+                                knowledge=knowledge, warm=True)
+            list(conv.reply("Hello"))
+            conv.wait_ready()
+            loop = VoiceLoop(conv, transcriber, voice, ClockPlayer(voice.sample_rate),
+                             acknowledge=acknowledge)
+            speaker = _PacedSpeaker(turns, said(INTERRUPTION), pause, gap)
+            speaker.loop = loop
+            done = loop.run(speaker, wait_playback=False)
+            loop.close()
+            conv.close()
+        finally:
+            store.close()
+    answered = [t for n, t in enumerate(done) if n not in speaker.interruptions]
+    rows = [t.summary() for t in done]
+
+    def col(key: str, items: list[dict[str, Any]]) -> list[float]:
+        return [r[key] for r in items if r.get(key) is not None]
+
+    summaries = [t.summary() for t in answered]
+    return {
+        "turns": len(answered),
+        "stages_s": {k: _stats(col(k, summaries)) for k in ("end_of_turn_s", "transcript_s", "first_ack_s",
+                                                            "first_audio_s") if col(k, summaries)},
+        "asr_segments_median": statistics.median([t.asr_segments for t in answered]) if answered else 0,
+        "barge_ins": sum(1 for r in rows if r["interrupted"]),
+        "barge_in_s": {k: _stats(col(k, rows)) for k in ("barge_in_stop_s", "barge_in_generation_s")
+                       if col(k, rows)},
+    }

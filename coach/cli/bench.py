@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -88,34 +88,72 @@ def bench_voice(
     ctx: typer.Context,
     asr: Annotated[str | None, typer.Option(help="whisper-base (default) or whisper-tiny.en.")] = None,
     model: Annotated[str | None, typer.Option(help="Bundled model name or path.")] = None,
+    part: Annotated[str, typer.Option(
+        help="files (streamed vs naive over recordings), live (the live loop over paced speech, "
+        "with acknowledgement and barge-in) or all.")] = "all",
     as_json: JsonOpt = False,
 ) -> None:
     """Spoken turns timed stage by stage from the end of speech, streamed against naive.
 
     Reports medians and p95 for transcript, first token, first sentence and first
     audio; the naive pipeline's first audio and the streaming gain; ASR word error
-    rate and TTS real-time factor.
+    rate and TTS real-time factor. The live part runs the real-time loop: recognition
+    from the first pause, first acknowledgement and first content audio timed apart,
+    and how fast a barge-in stops playback and generation.
 
     Examples:
 
       coach bench voice
+      coach bench voice --part live --json
       coach bench voice --asr whisper-tiny.en --model qwen2.5-0.5b --json   # light profile
     """
-    from coach.bench.voice import run_voice_bench
+    from coach.bench.voice import run_live_bench, run_voice_bench
 
+    if part not in ("files", "live", "all"):
+        fail("--part must be files, live or all")
     context = ctx.obj.with_llm(llm_model=model)
     transcriber, voice = context.open_transcriber(asr), context.open_voice()
     llm = context.open_model()
+    result: dict[str, object] = {}
     try:
-        result = run_voice_bench(context.triage, context.knowledge, llm, transcriber, voice,
-                                 context.generation, progress=not as_json)
+        if part in ("files", "all"):
+            result = run_voice_bench(context.triage, context.knowledge, llm, transcriber, voice,
+                                     context.generation, progress=not as_json)
+        if part in ("live", "all"):
+            if not as_json:
+                console.print("[dim]live loop: paced speech in real time (about two minutes)[/]")
+            result["live"] = run_live_bench(context.triage, context.knowledge, llm, transcriber, voice,
+                                            context.generation)
     finally:
         llm.close()
-    table = result.pop("table")
+    table = result.pop("table", None)
     if as_json:
         print_json(result)
         return
-    console.print(table)
+    if table is not None:
+        console.print(table)
+    if "live" in result:
+        console.print(_live_table(result["live"]))  # type: ignore[arg-type]
+
+
+def _live_table(live: dict[str, Any]) -> Table:
+    table = Table(title=f"live loop: {live['turns']} spoken turns (seconds from the end of speech)")
+    for col in ("stage", "median", "p95"):
+        table.add_column(col)
+    names = {"end_of_turn_s": "-> end of turn detected", "transcript_s": "-> transcript",
+             "first_ack_s": "-> first acknowledgement", "first_audio_s": "-> first content audio"}
+    for key, label in names.items():
+        if key in live["stages_s"]:
+            row = live["stages_s"][key]
+            table.add_row(label, f"{row['median']:.2f}", f"{row['p95']:.2f}")
+    for key, label in (("barge_in_stop_s", "barge-in -> playback stopped"),
+                       ("barge_in_generation_s", "barge-in -> generation stopped")):
+        if key in live["barge_in_s"]:
+            row = live["barge_in_s"][key]
+            table.add_row(label, f"{row['median']:.3f}", f"{row['p95']:.3f}")
+    table.caption = (f"{live['barge_ins']} barge-ins; recognition in a median of "
+                     f"{live['asr_segments_median']} pieces per turn, started during the patient's pauses")
+    return table
 
 
 @bench_app.command("asr")
