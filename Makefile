@@ -10,17 +10,23 @@ ifeq (, $(shell command -v $(PYTHON) 2>/dev/null))
 PYTHON := python3
 endif
 
-.PHONY: demo test setup models lint typecheck bench clean
+.PHONY: demo test setup models lint typecheck bench clean sysdeps
 
-demo: models
+demo: models sysdeps
 	$(BIN)/coach demo
 
-test: models
+test: models sysdeps
 	$(BIN)/ruff check coach avatar knowledge tests
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 setup: $(STAMP)
+
+# Debian packages the product needs at run time: DejaVu Serif for the legacy PDF.
+sysdeps:
+	@test -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf \
+	  || { apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-dejavu-core fonts-dejavu-extra; } \
+	  || echo "warning: install fonts-dejavu-core for the legacy PDF's font (Times is used meanwhile)"
 
 # Reinstall whenever the pins change. llama-cpp-python compiles from source the
 # first time (about 6-12 minutes on 2 cores); pip caches the wheel afterwards.

@@ -5,6 +5,10 @@ from __future__ import annotations
 from avatar.voice import VoiceError
 from coach.conversation import ConversationError
 from coach.goals import GoalError
+from coach.legacy.consent import ConsentError
+from coach.legacy.document import DocumentError
+from coach.legacy.export import ExportError
+from coach.legacy.interview import InterviewError
 from coach.llm.base import LLMError
 from coach.provision import ProvisionError
 from coach.safety.triage import TriageInputError
@@ -19,9 +23,13 @@ from knowledge.retriever import QueryError
 USER_ERRORS: tuple[type[Exception], ...] = (
     ArticleSetError,
     AudioError,
+    ConsentError,
     ConversationError,
+    DocumentError,
     EmbedderError,
+    ExportError,
     GoalError,
+    InterviewError,
     LLMError,
     ProvisionError,
     StoreError,

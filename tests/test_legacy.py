@@ -37,6 +37,8 @@ from coach.store import CoachSession, Flag, Patient, Store, Turn, open_store
 from coach.store.legacy import LegacyAnswer, LegacyConsent, LegacyInterview
 from tests.doubles import ScriptedModel
 
+pytestmark = pytest.mark.slow  # the real triage model (mpnet) judges every answer
+
 RECORDING = Path(__file__).parents[1] / "coach" / "voice" / "demo_question.wav"
 
 ANSWERS = [
@@ -355,3 +357,22 @@ def test_clinician_status_shows_content_only_when_allowed(store: Store, triage: 
     assert status["content_shared"] and "Liverpool" in status["content"][0]["text"]
     with store.session() as db:
         assert legacy_status(db, 999)["status"] == "not started"
+
+
+def test_after_a_crisis_statement_there_is_no_follow_up_and_the_patient_leads(store: Store,
+                                                                               triage: Triage) -> None:
+    pid = _patient(store)
+    interview = Interview(store, pid, triage)
+    interview.opening()
+    steps = interview.answer("I have been saving up my tablets so I can end it.")
+    assert [s.kind for s in steps] == ["fixed", "fixed"] and steps[0].flag_id
+    assert "988" in steps[0].text and "stop here for today" in steps[1].text
+    steps = interview.answer("I grew up in Whitby, by the harbour, with my brother Jack.")
+    assert steps[-1].kind == "prompt" and steps[-1].question == 2
+    interview.pause()
+    resumed = Interview(store, pid, triage, resume_only=True)
+    assert resumed.opening()[1].question == 2
+    with store.session() as db:
+        document = build_document(db, pid)
+        assert [p.text for p in document.paragraphs] == [
+            "I grew up in Whitby, by the harbour, with my brother Jack."]

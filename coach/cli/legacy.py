@@ -237,8 +237,8 @@ def document(
         "--include-turn", help="Put a held-back (safety-flagged) answer back, then rebuild.")] = None,
     approve: Annotated[bool, typer.Option("--approve", help="Approve the document (needs --by).")] = False,
     by: Annotated[str | None, typer.Option("--by", help="The patient's name or their named proxy.")] = None,
-    titles: Annotated[str, typer.Option(help="Section titles: `model` proposes them (checked), "
-                                        "`protocol` uses the themes' own.")] = "model",
+    titles: Annotated[str, typer.Option(help="Section titles: `protocol` uses the themes' own; "
+                                        "`model` lets the model propose them (checked).")] = "protocol",
     as_json: JsonOpt = False,
 ) -> None:
     """Build the legacy document from the patient's words, show it, and let them change and approve it.
@@ -249,6 +249,7 @@ def document(
     Examples:
 
       coach memory document --patient 3                 # build (first time) and show
+      coach memory document -p 3 --rebuild --titles model   # new draft, model-proposed titles
       coach memory document --patient 3 --review        # edit / remove / approve interactively
       coach memory document -p 3 --edit 4 --text "We married in June 1961." --by "Anna Evans"
       coach memory document -p 3 --remove 2 --by Margaret
@@ -439,3 +440,15 @@ def register(app: typer.Typer) -> None:
 
     app.add_typer(memory_app, name="memory")
     bench_app.command("memory")(bench_memory)
+
+
+def memory_demo(ctx: typer.Context, patient_id: int, backend: str | None = None,
+                model: str | None = None, url: str | None = None) -> None:
+    """The end of `coach demo`: a scripted memory session exported as a sample legacy PDF."""
+    from coach.legacy.demo import run_memory_demo
+
+    context = ctx.obj.with_llm(llm_backend=backend, llm_model=model, llm_url=url)
+    console.rule("memory session: a scripted sitting becomes a legacy document")
+    # Titles from the protocol: the demo's document is the same on every machine.
+    run_memory_demo(context.store, patient_id, context.triage, context.settings.home / "demo",
+                    None, context.settings.locale, console)

@@ -6,6 +6,9 @@ some skip questions) go through real memory sessions, with real triage, in a
 throwaway encrypted store. For each document we count the content sentences the
 editor produced and how many match a transcript span (the checker's alignment),
 and the names, places and dates in the final document that no answer contains.
+Flagged answers are counted, then measured like the others. As a negative control,
+every document sentence is also checked against another patient's transcript: the
+checker should accept none of them.
 """
 
 from __future__ import annotations
@@ -20,12 +23,16 @@ from typing import Any
 
 from rich.progress import Progress
 from rich.table import Table
+from sqlalchemy import select
 
+from coach.legacy.checker import check_sentence
 from coach.legacy.consent import give_consent
-from coach.legacy.document import build_document, document_json
-from coach.legacy.interview import PAUSE_WORDS, SKIP_WORDS, Interview, Triager
+from coach.legacy.document import build_document, document_json, held_back, source_turns
+from coach.legacy.editing import sentences as split_written
+from coach.legacy.interview import PAUSE_WORDS, SKIP_WORDS, Interview, Triager, open_interview
 from coach.llm.base import LanguageModel
 from coach.store import Patient, Store, open_store
+from coach.store.legacy import LegacyAnswer
 
 DATA = Path(__file__).parent / "data"
 BENCH_SESSIONS = DATA / "bench_sessions.jsonl"
@@ -81,6 +88,8 @@ def run_memory_bench(triage: Triager, locale: str = "US",
                      progress: bool = True) -> dict[str, Any]:
     scripts = load_sessions()
     rows: list[dict[str, Any]] = []
+    transcripts: list[dict[int, str]] = []
+    written: list[list[str]] = []
     llm = model() if model is not None else None
     started = time.perf_counter()
     try:
@@ -99,9 +108,19 @@ def run_memory_bench(triage: Triager, locale: str = "US",
                         patient_id = patient.id
                     sittings = play(store, patient_id, script, triage, locale)
                     with store.session() as db:
+                        interview = open_interview(db, patient_id)
+                        assert interview is not None
+                        flagged = len(held_back(db, interview))
+                        # The editor and checker are measured on every answer, flagged or not
+                        # (a flagged answer is held back from a real draft until its author says).
+                        for answer in db.scalars(select(LegacyAnswer).where(
+                                LegacyAnswer.interview_id == interview.id)):
+                            answer.held_back = False
                         data = document_json(build_document(db, patient_id, llm))
+                        said = {t.turn_id: t.text for t in source_turns(db, interview)}
+                    transcripts.append(said)
+                    written.append([s for p in data["paragraphs"] for s in split_written(p["text"])])
                     check = data["check"]
-                    flagged = len(check.get("held_back", []))
                     rows.append({"patient": script.patient, "style": script.style, "sittings": sittings,
                                  "answers": sum(1 for t in script.turns if t.lower() not in SKIP_WORDS
                                                 and t.lower() not in PAUSE_WORDS),
@@ -116,6 +135,10 @@ def run_memory_bench(triage: Triager, locale: str = "US",
     finally:
         if llm is not None:
             llm.close()
+    # Negative control: each document's sentences against the next patient's transcript.
+    # A checker that accepted them would be measuring nothing.
+    foreign = [(s, transcripts[(i + 1) % len(transcripts)]) for i, doc in enumerate(written) for s in doc]
+    false_accepts = sum(check_sentence(s, other).matches for s, other in foreign)
     sentences = sum(r["sentences"] for r in rows)
     matched = sum(r["matched"] for r in rows)
     invented = [n for r in rows for n in r["invented"]]
@@ -129,6 +152,8 @@ def run_memory_bench(triage: Triager, locale: str = "US",
         "answers": sum(r["answers"] for r in rows),
         "answers_flagged": sum(r["flagged"] for r in rows),
         "paragraphs_traced": all(r["traced"] for r in rows),
+        "control_sentences": len(foreign),
+        "control_false_accepts": false_accepts,
         "seconds": round(time.perf_counter() - started, 1),
         "per_patient": rows,
     }
@@ -139,12 +164,13 @@ def run_memory_bench(triage: Triager, locale: str = "US",
 def _table(result: dict[str, Any]) -> Table:
     table = Table(title=f"coach bench memory: {result['patients']} scripted patients, "
                         f"{result['sentences']} content sentences")
-    for column in ("patient", "style", "sittings", "answers", "flagged", "paragraphs", "sentences",
-                   "match", "invented"):
+    for column in ("patient", "style", "sits", "answers", "flagged", "paras", "sentences", "match",
+                   "invented"):
         table.add_column(column, justify="left" if column in ("patient", "style") else "right")
     for r in result["per_patient"]:
         rate = r["matched"] / r["sentences"] if r["sentences"] else 1.0
-        table.add_row(r["patient"], r["style"], str(r["sittings"]), str(r["answers"]), str(r["flagged"]),
+        table.add_row(r["patient"].split()[-1], r["style"], str(r["sittings"]), str(r["answers"]),
+                      str(r["flagged"]),
                       str(r["paragraphs"]),
                       str(r["sentences"]), f"{rate:.1%}", str(len(r["invented"])))
     table.add_section()
@@ -153,5 +179,7 @@ def _table(result: dict[str, Any]) -> Table:
                   str(result["invented"]))
     table.caption = (f"targets: match >= 95 %, invented names/places/dates 0; every paragraph traced "
                      f"to its turns: {result['paragraphs_traced']}; flagged = answers triage read as "
-                     f"crisis/emergency (held back from the draft); {result['seconds']} s")
+                     f"crisis/emergency (measured here, held back in a real draft); control: "
+                     f"{result['control_false_accepts']} of {result['control_sentences']} sentences "
+                     f"accepted against another patient's transcript; {result['seconds']} s")
     return table

@@ -16,7 +16,8 @@ from coach.sentences import split_sentences
 _HESITATION = re.compile(r",?\s*\b(?:u+m+|u+h+|uhm|e+rm+|er|hmm+|ah+)\b[,.…]*", re.IGNORECASE)
 _ASIDE = re.compile(r",\s*(?:you know|i mean|like|you see|well)\s*,\s*", re.IGNORECASE)
 _ASIDE_END = re.compile(r",\s*(?:you know|i mean|you see)\s*(?=[.!?…]|$)", re.IGNORECASE)
-_OPENER = re.compile(r"^(?:(?:you know|i mean|like|well|so|oh|and|anyway|okay|ok)\s*,\s*)+", re.IGNORECASE)
+_OPENER = re.compile(r"^(?:(?:you know|i mean|like|well|so|oh|and|anyway|okay|ok)\s*,\s*|oh\s+)+",
+                     re.IGNORECASE)
 _FALSE_START = re.compile(r"^[^.!?]{0,40}?\s*(?:—|--|–|\.\.\.|…)\s+", re.UNICODE)
 _MID_FALSE_START = re.compile(r"\b(\w+(?:\s+\w+){0,3})\s*(?:—|--|–)\s+")
 _SPACES = re.compile(r"\s+")

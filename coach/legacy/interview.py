@@ -23,6 +23,7 @@ from coach.legacy.consent import ConsentError, require_consent
 from coach.legacy.protocol import (
     CLOSING,
     FIXED_CONTINUE,
+    GENTLE_RETURN,
     PAUSED,
     PROMPTS,
     RESUME,
@@ -143,14 +144,15 @@ class Interview:
             return self._say(db, Step("closing", CLOSING))
         prompt = PROMPTS[interview.question_index]
         if interview.stage == "followup":
-            text = follow_up(prompt, last_answer or self._last_answer(db, prompt.number))
+            earlier = last_answer or self._last_answer(db, prompt.number)
+            text = follow_up(prompt, earlier) if earlier else GENTLE_RETURN
             return self._say(db, Step("followup", text, prompt.number))
         return self._say(db, Step("prompt", prompt.text, prompt.number))
 
     def _last_answer(self, db: Session, question: int) -> str:
         turn = db.scalar(select(Turn).join(LegacyAnswer, LegacyAnswer.turn_id == Turn.id)
                          .where(LegacyAnswer.interview_id == self.interview_id,
-                                LegacyAnswer.question == question)
+                                LegacyAnswer.question == question, LegacyAnswer.held_back.is_(False))
                          .order_by(LegacyAnswer.id.desc()))
         return turn.text if turn is not None else ""
 
@@ -215,9 +217,13 @@ class Interview:
                 self._add_turn(db, "coach", reply.text, source=reply.reply_id)
                 steps.append(Step("fixed", reply.text, prompt.number, category.value, flag_id))
             if flagged:
-                # No follow-up on a statement like that: the patient chooses whether to go on.
                 steps.append(self._say(db, Step("fixed", FIXED_CONTINUE, prompt.number)))
-                interview.stage = "followup"
+                if interview.stage == "prompt":
+                    # No follow-up on a statement like that: the patient's next words, whatever
+                    # they are, stand as the rest of this answer, and then we go on.
+                    interview.stage = "followup"
+                    interview.updated_at = utcnow()
+                    return steps
             self._advance(interview)
             steps.append(self._open_question(db, interview, text))
             return steps

@@ -65,7 +65,9 @@ CLOSING = (
 )
 PAUSED = "Let's stop here for now. Everything you said is saved; we can carry on another day."
 SKIPPED = "Of course. We can leave that one."
-FIXED_CONTINUE = "When you feel ready we can go on, or we can stop here for today."
+FIXED_CONTINUE = ("Take all the time you need. When you feel ready, you can say more, or we can go on, "
+                  "or we can stop here for today.")
+GENTLE_RETURN = "Would you like to say a little more about this, or shall we go on?"
 
 _CAPITALISED = re.compile(r"\b([A-Z][a-z]+(?:\s+[A-Z][a-z]+)*)\b")
 _NOT_NAMES = frozenset({
