@@ -43,9 +43,14 @@ def _state(home: Settings) -> tuple[int, str, list[str]]:
 
 
 def test_every_memory_command_has_help_with_examples() -> None:
+    from typer.testing import CliRunner
+
+    from coach.cli.main import app
+
     for cmd in (["memory", "start"], ["memory", "resume"], ["memory", "document"], ["memory", "export"],
                 ["memory", "withdraw"], ["memory", "status"], ["bench", "memory"]):
-        assert "Example" in run(*cmd, "--help").stdout, cmd
+        result = CliRunner().invoke(app, [*cmd, "--help"])
+        assert result.exit_code == 0 and "Example" in result.output, cmd
 
 
 def test_a_killed_session_loses_only_the_answer_in_progress_and_resumes(home: Settings,

@@ -42,7 +42,7 @@ def _show(steps: list[object]) -> None:
         assert isinstance(step, Step)
         style = "red" if step.flag_id else "green"
         label = f"[bold {style}]Sam:[/] "
-        console.print(label + step.text, highlight=False, soft_wrap=True)
+        console.print(label + step.text, highlight=False)
         if step.flag_id:
             console.print(f"[red]  triage: {step.triage}  \\[flagged for the care team][/]")
 
@@ -167,7 +167,7 @@ def _print_document(data: dict[str, object]) -> None:
             section = p["section"]
             console.print(f"\n[bold]{section}[/]", highlight=False)
         edited = " [dim](edited)[/]" if p["edited_by"] else ""
-        console.print(f"[cyan]{p['number']:>3}[/]  {p['text']}{edited}", highlight=False, soft_wrap=True)
+        console.print(f"[cyan]{p['number']:>3}[/]  {p['text']}{edited}", highlight=False)
     console.print()
     console.print(f"[dim]traceability: {check.get('matched')} of {check.get('sentences')} sentences "
                   f"match the transcript; {len(check.get('rejected', []))} left out; "

@@ -379,7 +379,8 @@ def approve(db: Session, patient_id: int, by: str) -> LegacyDocument:
 def document_json(document: LegacyDocument) -> dict[str, Any]:
     return {
         "patient_id": document.patient_id, "version": document.version, "status": document.status,
-        "approved_by": document.approved_by, "approved_at": document.approved_at,
+        "approved_by": document.approved_by,
+        "approved_at": document.approved_at.isoformat(timespec="seconds") if document.approved_at else None,
         "titles_by": document.titles_by, "check": document.check, "history": document.history,
         "paragraphs": [
             {"number": p.position, "question": p.question, "section": p.section_title, "text": p.text,

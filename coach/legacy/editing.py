@@ -111,7 +111,7 @@ def _repair(sentence: str) -> str:
 
 def clean_sentence(sentence: str) -> str:
     """One sentence as it would be written down, or '' when nothing of content is left."""
-    s = sentence.strip()
+    s = _OPENER.sub("", sentence.strip())
     s = _HESITATION.sub(" ", " " + s).strip()
     s = _ASIDE.sub(" ", s)
     s = _ASIDE_END.sub("", s)
