@@ -444,11 +444,14 @@ def register(app: typer.Typer) -> None:
 
 def memory_demo(ctx: typer.Context, patient_id: int, backend: str | None = None,
                 model: str | None = None, url: str | None = None) -> None:
-    """The end of `coach demo`: a scripted memory session exported as a sample legacy PDF."""
+    """The end of `coach demo`: a scripted memory session exported as a sample legacy PDF.
+
+    Titles come from the protocol (no model), so the sample document is the same on every
+    machine; the model options are accepted so the demo can pass its own through.
+    """
     from coach.legacy.demo import run_memory_demo
 
-    context = ctx.obj.with_llm(llm_backend=backend, llm_model=model, llm_url=url)
+    context = ctx.obj
     console.rule("memory session: a scripted sitting becomes a legacy document")
-    # Titles from the protocol: the demo's document is the same on every machine.
     run_memory_demo(context.store, patient_id, context.triage, context.settings.home / "demo",
                     None, context.settings.locale, console)
