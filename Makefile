@@ -22,9 +22,10 @@ test: sysdeps models
 
 setup: $(STAMP)
 
-# System libraries the avatar renders with: Mesa's EGL and llvmpipe (OpenGL 3.3 without a GPU
-# or display). Idempotent; installs only what is missing (CI runs as root on a clean machine).
-SYSDEPS := libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1
+# System packages: Mesa's EGL and llvmpipe for the avatar (OpenGL 3.3 without a GPU or display)
+# and DejaVu Serif for the legacy PDF. Idempotent; installs only what is missing
+# (CI runs as root on a clean machine).
+SYSDEPS := libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 fonts-dejavu-core fonts-dejavu-extra
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

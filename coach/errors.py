@@ -8,6 +8,10 @@ from avatar.video import VideoError
 from avatar.voice import VoiceError
 from coach.conversation import ConversationError
 from coach.goals import GoalError
+from coach.legacy.consent import ConsentError
+from coach.legacy.document import DocumentError
+from coach.legacy.export import ExportError
+from coach.legacy.interview import InterviewError
 from coach.llm.base import LLMError
 from coach.provision import ProvisionError
 from coach.safety.triage import TriageInputError
@@ -23,9 +27,13 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     ArticleSetError,
     AudioError,
     AvatarFileError,
+    ConsentError,
     ConversationError,
+    DocumentError,
     EmbedderError,
+    ExportError,
     GoalError,
+    InterviewError,
     LLMError,
     ProvisionError,
     StoreError,

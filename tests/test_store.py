@@ -32,11 +32,24 @@ def test_creates_encrypted_db_and_private_key(tmp_path: Path, monkeypatch: pytes
     store.close()
 
 
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from coach.store.db import MIGRATIONS
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
 def test_schema_is_at_alembic_head(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(ENV_KEY, raising=False)
     store = _store(tmp_path)
     with store.engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == _head()
         tables = set(inspect(conn).get_table_names())
     assert {"patients", "sessions", "turns", "goals", "checkins", "flags"} <= tables
     store.close()

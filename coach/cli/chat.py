@@ -135,6 +135,8 @@ def demo(
     settings = ctx.obj.settings
     if spoken:
         _spoken_demo(ctx, patient_id, backend, model, url)
+    from coach.cli.legacy import memory_demo
+    memory_demo(ctx, patient_id, backend, model, url)
     console.rule()
     console.print(f"Saved (encrypted) in {settings.db_path}. "
                   f"See it with: coach patients show {patient_id}")

@@ -68,7 +68,7 @@ def root(
 
 
 def _register() -> None:
-    from coach.cli import avatar, bench, chat, kb, models, patients, safety, voice
+    from coach.cli import avatar, bench, chat, kb, legacy, models, patients, safety, voice
 
     app.add_typer(patients.patients_app, name="patients")
     app.add_typer(patients.goals_app, name="goals")
@@ -79,6 +79,7 @@ def _register() -> None:
     chat.register(app)
     voice.register(app)
     avatar.register(app)
+    legacy.register(app)
 
 
 _register()
