@@ -97,3 +97,14 @@ def test_a_clear_no_lets_the_conversation_go_on(home: Settings) -> None:
         assert len(db.scalars(select(Flag)).all()) == 1
     conv.close()
     store.close()
+
+
+def test_memory_sessions_ask_first_when_only_the_classifier_saw_a_crisis() -> None:
+    from coach.legacy.safety import asks_first
+
+    seen = TriageResult(Category.CRISIS, "classifier 0.4 crisis", "classifier", {})
+    said = TriageResult(Category.CRISIS, "rule: talks about ending their life", "rule", {})
+    # "Sell the boat to Ian and tell Margaret I love her" is what the protocol asks for.
+    assert asks_first(seen, Category.CRISIS)
+    assert not asks_first(said, Category.CRISIS)
+    assert not asks_first(TriageResult(Category.EMERGENCY, "rule", "rule", {}), Category.EMERGENCY)

@@ -31,7 +31,7 @@ from coach.legacy.protocol import (
     WELCOME,
     follow_up,
 )
-from coach.legacy.safety import memory_category
+from coach.legacy.safety import asks_first, memory_category
 from coach.safety import Category, TriageResult, fixed_reply
 from coach.safety.triage import TriageInputError
 from coach.store.db import Store
@@ -206,7 +206,7 @@ class Interview:
                                 recording_name=recording_name[:200], held_back=flagged))
             steps: list[Step] = []
             if category is not Category.NONE:
-                reply = fixed_reply(category, self.locale, result.subtype)
+                reply = fixed_reply(category, self.locale, result.subtype, asks_first(result, category))
                 flag_id = None
                 if flagged:
                     flag = Flag(patient_id=self.patient_id, session_id=self.session_id,

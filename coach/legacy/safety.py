@@ -34,3 +34,14 @@ def memory_category(result: TriageResult, text: str) -> Category:
     if result.category is Category.OUT_OF_SCOPE and not _QUESTION.search(text):
         return Category.NONE
     return result.category
+
+
+def asks_first(result: TriageResult, category: Category) -> bool:
+    """Whether to answer a crisis with the check-in question rather than the full crisis reply.
+
+    A rule match ("I want to end my life") gets the full reply, as in coaching. A crisis
+    seen only by the classifier is, in a legacy session, often a goodbye the protocol asked
+    for; the reviewed check-in question still gives the numbers and flags the care team,
+    but lets a patient who was only answering the question say so and go on.
+    """
+    return category is Category.CRISIS and (result.check_in or result.source == "classifier")
