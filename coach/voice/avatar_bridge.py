@@ -41,12 +41,12 @@ class Placed:
     start: float
     sentence: SpokenSentence
     cut: float | None = None
-    """Render-clock time the audio was stopped, if it was."""
+    """Render-clock time the audio was stopped, if it was (before `start`: never heard)."""
 
     @property
     def end(self) -> float:
         full = self.start + self.sentence.duration
-        return full if self.cut is None else max(self.start, min(full, self.cut))
+        return full if self.cut is None else min(full, self.cut)
 
 
 @dataclass
