@@ -211,6 +211,8 @@ def vr(
                         context.settings.locale, warm=True, knowledge=context.knowledge)
     loop = VoiceLoop(conv, transcriber, voice, player, EndpointSettings(end_silence_ms=end_silence))
     session = VrSession(loop, source, player, paced=paced)
+    # the speakers' own output latency, so the mouth moves when the sound is heard, not queued
+    session.bridge.latency = float(getattr(getattr(player, "_stream", None), "latency", 0.0) or 0.0)
     face = build_face()
     live = recording is None and pcm is None
 

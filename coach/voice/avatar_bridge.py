@@ -59,6 +59,8 @@ class AvatarBridge:
     placed: list[Placed] = field(default_factory=list)
     log: list[Event] = field(default_factory=list)
     """Every avatar event sent, in order (for rendering the session afterwards)."""
+    latency: float = 0.0
+    """Seconds from queueing audio to hearing it (the sound card's output latency)."""
     _play_end: float = 0.0
     _thread: threading.Thread | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
@@ -71,7 +73,7 @@ class AvatarBridge:
         t = self.clock(event.at)
         if event.kind == "speaking" and event.sentence is not None:
             sentence = event.sentence
-            start = max(t, self._play_end)
+            start = max(t + self.latency, self._play_end)
             self._play_end = start + sentence.duration
             self.placed.append(Placed(start, sentence))
             return [Say(start, sentence_track(sentence), sentence.text, issued=t)]
