@@ -51,6 +51,8 @@ class Say:
     at: float
     track: VisemeTrack
     caption: str
+    issued: float | None = None
+    """When the audio was queued (render clock); a `Hush` cancels what was queued before it."""
 
     @classmethod
     def from_sentences(cls, at: float, sentences: list[SpokenSentence]) -> Say:
@@ -61,6 +63,13 @@ class Say:
     @property
     def end(self) -> float:
         return self.at + self.track.duration
+
+
+@dataclass(frozen=True)
+class Hush:
+    """The voice was stopped (the patient interrupted): speech queued before `at` is dropped."""
+
+    at: float
 
 
 @dataclass(frozen=True)
@@ -78,7 +87,7 @@ class LookAt:
     position: tuple[float, float, float]
 
 
-Event = SetState | Say | PatientPause | LookAt
+Event = SetState | Say | Hush | PatientPause | LookAt
 
 
 class EventQueue:
@@ -155,12 +164,21 @@ class Animator:
                 self.viewer = event.position
             elif isinstance(event, Say):
                 self._says.append(event)
+            elif isinstance(event, Hush):
+                self._hush(event.at)
         # speech is scheduled ahead of time; keep it regardless of when it arrived
         for event in list(self._pending):
             if isinstance(event, Say):
                 self._says.append(event)
                 self._pending.remove(event)
         self._says = [s for s in self._says if s.end + 0.5 > now]
+
+    def _hush(self, at: float) -> None:
+        def queued_before(s: Event) -> bool:
+            return isinstance(s, Say) and (s.issued if s.issued is not None else s.at) < at
+
+        self._says = [s for s in self._says if not queued_before(s)]
+        self._pending = [e for e in self._pending if not queued_before(e)]
 
     def _blink(self, now: float) -> float:
         if now >= self._next_blink:

@@ -88,6 +88,93 @@ void main() {
 }
 """
 
+AVATAR_VERTEX = """
+#version 330 core
+uniform mat4 u_view_proj;
+uniform mat4 u_head;
+uniform vec3 u_offset;
+uniform vec3 u_eye;
+uniform float u_fog;
+in vec3 in_pos;
+in vec3 in_normal;
+in vec4 in_color;
+in vec2 in_aux;
+out vec3 v_pos;
+out vec3 v_normal;
+out vec3 v_linear;
+out vec3 v_srgb;
+out float v_spec;
+
+const vec3 KEY = vec3(-0.55, 0.55, 0.65) / 1.0136567;  // normalised
+const vec3 FILL = vec3(0.7, 0.15, 0.55) / 0.9027735;
+
+void main() {
+    vec3 turned = (u_head * vec4(in_pos, 1.0)).xyz;
+    vec3 p = mix(in_pos, turned, in_aux.x) + u_offset * in_aux.x;
+    vec3 n = normalize(mix(in_normal, mat3(u_head) * in_normal, in_aux.x));
+    vec3 v = normalize(u_eye - p);
+    if (dot(n, v) < -0.2) n = -n;
+    vec3 base = in_color.rgb;
+    vec3 c = mix(vec3(0.20, 0.17, 0.15), vec3(0.36, 0.37, 0.40), n.y * 0.5 + 0.5) * base;
+    c += vec3(1.55, 1.38, 1.18) * max((dot(n, KEY) + 0.40) / 1.40, 0.0) * base;
+    c += vec3(0.30, 0.33, 0.38) * max((dot(n, FILL) + 0.30) / 1.30, 0.0) * base;
+    float rim = 1.0 - max(dot(n, v), 0.0);
+    c += rim * rim * rim * vec3(0.22, 0.20, 0.18) * base;
+    if (in_aux.y <= 0.15) {  // (GLOSSY) the faint sheen of skin and hair: per vertex is enough
+        c += vec3(1.55, 1.38, 1.18) * pow(max(dot(n, normalize(KEY + v)), 0.0), 48.0) * in_aux.y;
+        c += vec3(0.30, 0.33, 0.38) * pow(max(dot(n, normalize(FILL + v)), 0.0), 48.0) * in_aux.y;
+    }
+    c = mix(c, vec3(0.62, 0.57, 0.52), clamp((length(u_eye - p) - 1.2) * u_fog, 0.0, 0.55));
+    v_linear = c;
+    c = c / (1.0 + 0.12 * c);
+    v_srgb = pow(clamp(c, 0.0, 1.0), vec3(1.0 / 2.2));
+    v_pos = p;
+    v_normal = n;
+    v_spec = in_aux.y;
+    gl_Position = u_view_proj * vec4(p, 1.0);
+}
+"""
+
+MATTE_FRAGMENT = """
+#version 330 core
+uniform vec2 u_viewport;
+in vec3 v_srgb;
+out vec4 f_color;
+
+void main() {
+    // lit, fogged, tone mapped and encoded per vertex; the vignette in encoded space
+    // ((1 - 0.35 x) ^ (1 / 2.2) is within 0.5 % of 1 - 0.159 x here)
+    vec2 q = gl_FragCoord.xy / u_viewport - 0.5;
+    f_color = vec4(v_srgb * (1.0 - 0.159 * dot(q, q)), 1.0);
+}
+"""
+
+GLOSSY_FRAGMENT = """
+#version 330 core
+uniform vec3 u_eye;
+uniform vec2 u_viewport;
+in vec3 v_pos;
+in vec3 v_normal;
+in vec3 v_linear;
+in float v_spec;
+out vec4 f_color;
+
+const vec3 KEY = vec3(-0.55, 0.55, 0.65) / 1.0136567;
+const vec3 FILL = vec3(0.7, 0.15, 0.55) / 0.9027735;
+
+void main() {
+    vec3 n = normalize(v_normal);
+    vec3 v = normalize(u_eye - v_pos);
+    vec3 c = v_linear;
+    c += vec3(1.55, 1.38, 1.18) * pow(max(dot(n, normalize(KEY + v)), 0.0), 48.0) * v_spec;
+    c += vec3(0.30, 0.33, 0.38) * pow(max(dot(n, normalize(FILL + v)), 0.0), 48.0) * v_spec;
+    c = c / (1.0 + 0.12 * c);
+    vec2 q = gl_FragCoord.xy / u_viewport - 0.5;
+    c *= 1.0 - 0.35 * dot(q, q);
+    f_color = vec4(pow(clamp(c, 0.0, 1.0), vec3(1.0 / 2.2)), 1.0);
+}
+"""
+
 
 @dataclass(frozen=True)
 class Camera:
@@ -149,6 +236,8 @@ TWO_SIDED = frozenset({"hair", "collar", "lips", "mouth", "teeth", "lid_l", "lid
 """Open shells and thin parts whose inner side can show (hair around the head's outline)."""
 
 SPECULAR = {"eye_l": 0.9, "eye_r": 0.9, "lips": 0.25, "teeth": 0.3, "hair": 0.12, "tongue": 0.3}
+GLOSSY = 0.15
+"""Parts shinier than this get per-pixel highlights; the rest (skin, hair) a per-vertex sheen."""
 
 
 class Morpher:
@@ -156,10 +245,21 @@ class Morpher:
 
     def __init__(self, model: AvatarModel) -> None:
         self.controls = model.controls
-        # one-sided (closed, culled) parts first, then the open or thin ones drawn from both sides
+        # one-sided (closed, culled) parts first, then the open or thin ones drawn from both sides;
+        # within each, matte parts, then glossy ones (their own shader: highlights per pixel)
         both = TWO_SIDED | model.two_sided
-        parts = ([p for p in model.parts if p.name not in both] + [p for p in model.parts if p.name in both])
-        self.one_sided_indices = sum(len(p.indices) for p in parts if p.name not in both)
+
+        def group(p: Part) -> tuple[bool, bool]:
+            return p.name in both, SPECULAR.get(p.name, 0.05) > GLOSSY
+
+        parts = sorted(model.parts, key=group)  # stable: the model's order within a group
+        self.groups: list[tuple[bool, bool, int, int]] = []
+        """(two-sided, glossy, first index, index count) for each draw call."""
+        first = 0
+        for key in sorted({group(p) for p in parts}):
+            count = sum(len(p.indices) for p in parts if group(p) == key)
+            self.groups.append((key[0], key[1], first, count))
+            first += count
         self.base_pos = np.concatenate([p.positions for p in parts]).astype(np.float32)
         self.base_nor = np.concatenate([p.normals for p in parts]).astype(np.float32)
         n = len(self.base_pos)
@@ -239,15 +339,20 @@ class Renderer:
         self.width, self.height = width, height
         self.morpher = Morpher(model)
         ctx = self.ctx
+        # the room is lit per pixel (large flat faces); the avatar's dense mesh per vertex, with
+        # per-pixel highlights only on its glossy parts: most of llvmpipe's time is fragments
         self.program = ctx.program(vertex_shader=VERTEX, fragment_shader=FRAGMENT)
+        self.matte_program = ctx.program(vertex_shader=AVATAR_VERTEX, fragment_shader=MATTE_FRAGMENT)
+        self.glossy_program = ctx.program(vertex_shader=AVATAR_VERTEX, fragment_shader=GLOSSY_FRAGMENT)
         m = self.morpher
         self._dyn = ctx.buffer(reserve=m.base_pos.nbytes * 2, dynamic=True)
         static = np.column_stack([m.colors, m.aux]).astype(np.float32)
         self._static = ctx.buffer(static.tobytes())
         self._ibo = ctx.buffer(m.indices.tobytes())
-        self.avatar_vao = ctx.vertex_array(self.program, [(self._dyn, "3f 3f", "in_pos", "in_normal"),
-                                                          (self._static, "4f 2f", "in_color", "in_aux")],
-                                           index_buffer=self._ibo, index_element_size=4)
+        layout = [(self._dyn, "3f 3f", "in_pos", "in_normal"), (self._static, "4f 2f", "in_color", "in_aux")]
+        self.avatar_vaos = {glossy: ctx.vertex_array(program, layout, index_buffer=self._ibo,
+                                                     index_element_size=4)
+                            for glossy, program in ((False, self.matte_program), (True, self.glossy_program))}
         self.room_vao = None
         self.room_triangles = 0
         if room:
@@ -284,7 +389,7 @@ class Renderer:
 
     @property
     def draw_calls(self) -> int:
-        return 2 + (1 if self.room_vao is not None else 0)
+        return len(self.morpher.groups) + (1 if self.room_vao is not None else 0)
 
     @property
     def triangles(self) -> int:
@@ -313,22 +418,27 @@ class Renderer:
             self._dyn.write(self.morpher.apply(weights).tobytes())
         vp = (projection @ view).astype("f4")
         inv = np.linalg.inv(view)
-        prog = self.program
-        prog["u_view_proj"].write(vp.T.tobytes())
-        prog["u_head"].write(head_matrix(pose.yaw, pose.pitch, pose.roll).astype("f4").T.tobytes())
-        prog["u_offset"].value = (0.0, pose.rise, 0.0)
-        prog["u_eye"].value = tuple(float(x) for x in inv[:3, 3])
-        prog["u_fog"].value = 0.18
+        head = head_matrix(pose.yaw, pose.pitch, pose.roll).astype("f4").T.tobytes()
+        eye = tuple(float(x) for x in inv[:3, 3])
         _, _, vw, vh = ctx.viewport
-        prog["u_viewport"].value = (float(max(vw, 1)), float(max(vh, 1)))
+        values = {"u_eye": eye, "u_viewport": (float(max(vw, 1)), float(max(vh, 1))),
+                  "u_offset": (0.0, pose.rise, 0.0), "u_fog": 0.18}
+        for prog in (self.program, self.matte_program, self.glossy_program):
+            prog["u_view_proj"].write(vp.T.tobytes())
+            prog["u_head"].write(head)
+            for name, value in values.items():
+                if name in prog:  # the compiler drops what a shader does not use
+                    prog[name].value = value
         if avatar:
             # first, so the room behind it fails the depth test early; closed parts wind outwards,
             # so their hidden halves are culled and cost no shading
-            one = self.morpher.one_sided_indices
-            ctx.enable(moderngl.CULL_FACE)
-            self.avatar_vao.render(vertices=one)
+            for two_sided, glossy, first, count in self.morpher.groups:
+                if two_sided:
+                    ctx.disable(moderngl.CULL_FACE)
+                else:
+                    ctx.enable(moderngl.CULL_FACE)
+                self.avatar_vaos[glossy].render(vertices=count, first=first)
             ctx.disable(moderngl.CULL_FACE)
-            self.avatar_vao.render(vertices=len(self.morpher.indices) - one, first=one)
         if room and self.room_vao is not None:
             self.room_vao.render()
 

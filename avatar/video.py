@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from numpy.typing import NDArray
 
-from avatar.animation import Animator, Frame, Say, SetState, State
+from avatar.animation import Animator, Event, Frame, Say, SetState, State
 from avatar.face import AvatarModel, build_face
 from avatar.render import Renderer, write_png
 from avatar.visemes import DEFAULT_LEAD, openness
@@ -190,3 +190,31 @@ def load_spoken(timeline: Path, wav: Path, max_sentences: int | None = None) -> 
         out.append(SpokenSentence(s["text"], s.get("spoken", s["text"]), audio[a:b], rate, s["start"],
                                   phonemes))
     return out
+
+
+def render_events(events: list[Event], duration: float, out: Path, audio: NDArray[np.float32],
+                  sample_rate: int, size: int = 512, fps: int = 30, model: AvatarModel | None = None,
+                  progress: Callable[[int, int], None] | None = None) -> int:
+    """A recorded session (timed avatar events on one clock from 0) to MP4 with its audio.
+
+    The animator sees the events exactly as a live render loop would have; frames are
+    taken at k / fps, so the file plays back as the session happened.
+    """
+    if duration <= 0:
+        raise VideoError("the session is empty: nothing was said")
+    animator = Animator()
+    animator.push(list(events))
+    n = int(np.ceil(duration * fps))
+    renderer = Renderer(model or build_face(), size, size)
+
+    def images() -> Iterable[NDArray[np.uint8]]:
+        for k in range(n):
+            if progress is not None:
+                progress(k + 1, n)
+            f = animator.frame(k / fps)
+            yield renderer.render(f.weights, f.pose)
+
+    try:
+        return write_mp4(out, images(), fps, size, size, audio, sample_rate)
+    finally:
+        renderer.release()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from avatar.animation import Animator, EventQueue
@@ -33,8 +34,13 @@ def openxr_runtime() -> str | None:
 
 
 def run_window(model: AvatarModel, seconds: float = 0.0, events: EventQueue | None = None,
-               width: int = 900, height: int = 900) -> int:
-    """Show the avatar until the window closes (or `seconds` pass); returns frames drawn."""
+               width: int = 900, height: int = 900, epoch: float | None = None,
+               until: Callable[[], bool] | None = None) -> int:
+    """Show the avatar until the window closes (or `seconds` pass, or `until()` is true).
+
+    `epoch` is the perf_counter() reading that is time 0 on the render clock, so that
+    whoever fills `events` can place them on it; returns frames drawn.
+    """
     import glfw
 
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
@@ -61,11 +67,12 @@ def run_window(model: AvatarModel, seconds: float = 0.0, events: EventQueue | No
         caption = CaptionLayer(ctx, center=(0.0, 1.02, 0.30), width_m=0.30)
         animator = Animator()
         queue = events or EventQueue()
-        start = time.perf_counter()
+        start = time.perf_counter() if epoch is None else epoch
+        opened = time.perf_counter()
         frames = 0
         while not glfw.window_should_close(window):
             now = time.perf_counter() - start
-            if seconds and now > seconds:
+            if (seconds and time.perf_counter() - opened > seconds) or (until is not None and until()):
                 break
             if glfw.get_key(window, glfw.KEY_ESCAPE) == glfw.PRESS:
                 break

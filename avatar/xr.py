@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from avatar.animation import Animator, Frame, LookAt
+from avatar.animation import Animator, EventQueue, Frame, LookAt
 from avatar.caption import CaptionLayer
 from avatar.face import AvatarModel
 from avatar.render import Renderer, RenderError
@@ -66,8 +67,13 @@ class EyeImage:
 def run_headset(model: AvatarModel, frames: int = 0,
                 weights_for: Callable[[int, float], dict[str, float] | None] | None = None,
                 capture: Callable[[int], bool] | None = None, animator: Animator | None = None,
-                ) -> list[EyeImage]:
-    """Run the session for `frames` frames (0: until the runtime ends it).
+                events: EventQueue | None = None, epoch: float | None = None,
+                until: Callable[[], bool] | None = None) -> list[EyeImage]:
+    """Run the session for `frames` frames (0: until the runtime ends it or `until()` is true).
+
+    With `epoch` (a perf_counter() reading) the render clock is perf_counter() - epoch,
+    the clock whoever fills `events` places speech on; without it, the runtime's
+    predicted display time from the first frame.
 
     `weights_for(frame, seconds)` may override the animator's morph weights (tests
     pin a viseme); frames for which `capture(frame)` is true are read back, both eyes.
@@ -102,7 +108,9 @@ def run_headset(model: AvatarModel, frames: int = 0,
             for count, frame_state in enumerate(context.frame_loop()):
                 t_ns = int(frame_state.predicted_display_time)
                 start = t_ns if start is None else start
-                seconds = (t_ns - start) / 1e9
+                seconds = (t_ns - start) / 1e9 if epoch is None else time.perf_counter() - epoch
+                if events is not None:
+                    anim.push(events.drain())
                 frame: Frame | None = None
                 for eye, view in enumerate(context.view_loop(frame_state)):
                     head = _pose_matrix(view.pose.position, view.pose.orientation)
@@ -125,7 +133,7 @@ def run_headset(model: AvatarModel, frames: int = 0,
                         data = fbo.read(viewport=(0, 0, w, h), components=3, alignment=1)
                         image = np.frombuffer(data, dtype=np.uint8).reshape(h, w, 3)[::-1].copy()
                         captured.append(EyeImage(eye, image, projection @ view_m, dict(frame.weights)))
-                if frames and count + 1 >= frames:
+                if (frames and count + 1 >= frames) or (until is not None and until()):
                     break
     except HeadsetError:
         raise

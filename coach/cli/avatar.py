@@ -129,40 +129,135 @@ def view(
 def vr(
     ctx: typer.Context,
     patient: Annotated[int, typer.Option("--patient", "-p", help="Patient id.")],
+    recording: Annotated[Path | None, typer.Option(
+        "--in", help="Play this recording as the patient (instead of the microphone).")] = None,
+    pcm: Annotated[str | None, typer.Option(
+        "--pcm", help="Raw 16-bit little-endian PCM from a file or pipe ('-' for stdin) instead of the "
+        "microphone; a file is read at speaking pace.")] = None,
+    rate: Annotated[int, typer.Option(help="Sample rate of --pcm.")] = 16000,
+    channels: Annotated[int, typer.Option(help="Channels of --pcm (1 or 2).")] = 1,
+    video: Annotated[Path | None, typer.Option(
+        "--video", help="No headset or screen: render the whole session offscreen to this MP4, "
+        "with the replies' audio.")] = None,
+    size: SizeOpt = 512,
+    end_silence: Annotated[int, typer.Option(
+        help="Milliseconds of silence that end a turn (longer suits slower speakers).")] = 1200,
+    asr: Annotated[str | None, typer.Option(
+        "--asr", help="Speech model: whisper-base (default) or whisper-tiny.en (light).")] = None,
+    backend: Annotated[str | None, typer.Option("--backend", help="LLM backend: llamacpp or ollama.")] = None,
+    model: Annotated[str | None, typer.Option("--model", help="Bundled model name (or Ollama tag).")] = None,
+    url: Annotated[str | None, typer.Option("--url", help="Ollama server URL.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """The session in a headset (OpenXR); without a runtime, the same scene in a window.
+    """Talk with Sam: the live voice session with the avatar, in a headset, a window or on video.
+
+    The microphone and speakers are the system defaults. With an OpenXR runtime the
+    avatar is in the headset; without one, in a desktop window; with neither (or
+    with --video) the session is recorded and rendered to MP4 afterwards.
+    --in and --pcm replace the microphone (replies then play to no device, in real time).
 
     Examples:
 
       coach vr --patient 1
+      coach vr -p 1 --in question.wav --video session.mp4
+      headset-client | coach vr -p 1 --pcm - --rate 48000
+      coach vr -p 1 --pcm turns.pcm --asr whisper-tiny.en --video s.mp4 --size 384 --json
     """
-    from avatar.face import build_face
-    from avatar.render import RenderError
-    from avatar.window import openxr_runtime, run_window
-    from avatar.xr import HeadsetError, run_headset
+    import sys
 
+    from avatar.face import build_face
+    from avatar.video import render_events
+    from avatar.window import openxr_runtime
+    from coach.conversation import Conversation
+    from coach.voice.loop import VoiceLoop
+    from coach.voice.playback import ClockPlayer, Player, SpeakerPlayer
+    from coach.voice.sources import AudioSource, FileSource, MicSource, PcmSource
+    from coach.voice.vad import EndpointSettings
+    from coach.vr import VrSession, has_display, show
+
+    if recording is not None and pcm is not None:
+        fail("give at most one of --in FILE and --pcm PATH|- (neither: the microphone)")
+    if not 300 <= end_silence <= 5000:
+        fail("--end-silence must be between 300 and 5000 milliseconds")
+    if not 64 <= size <= 2048 or size % 2:
+        fail(f"--size must be an even number of pixels from 64 to 2048, not {size}")
+    if recording is not None and not recording.is_file():
+        fail(f"{recording}: no such recording; record the question as wav, flac, mp3 or ogg")
+    if pcm is not None and pcm != "-" and not Path(pcm).exists():
+        fail(f"{pcm}: no such file or pipe")
+    if video is None and openxr_runtime() is None and not has_display():
+        fail("no OpenXR runtime and no display (DISPLAY is not set): record the session instead, "
+             "e.g. coach vr --patient ID --in question.wav --video session.mp4")
     with ctx.obj.store.session() as db:
         from coach.store.schema import Patient
 
         if db.get(Patient, patient) is None:
             fail(f"no patient {patient}; list them with `coach patients list`")
-    model = build_face()
-    runtime = openxr_runtime()
-    if runtime is not None:
-        console.print(f"OpenXR runtime: {runtime}; put the headset on (the voice loop is not wired in yet)",
-                      highlight=False)
-        try:
-            run_headset(model)
-            return
-        except HeadsetError as exc:
-            console.print(f"[yellow]{exc}[/]; showing the avatar in a window instead", highlight=False)
+    context = ctx.obj.with_llm(llm_backend=backend, llm_model=model, llm_url=url)
+    transcriber = context.open_transcriber(asr)
+    voice = context.open_voice()
+    source: AudioSource
+    player: Player
+    paced = False
+    if recording is not None:
+        source, player = FileSource(recording, realtime=True), ClockPlayer(voice.sample_rate)
+    elif pcm is not None:
+        paced = pcm != "-" and Path(pcm).is_file()
+        stream = sys.stdin.buffer if pcm == "-" else Path(pcm).open("rb")  # noqa: SIM115
+        source, player = PcmSource(stream, rate, channels, name=pcm), ClockPlayer(voice.sample_rate)
     else:
-        console.print("[yellow]no OpenXR runtime found[/] (set XR_RUNTIME_JSON or install Monado/SteamVR); "
-                      "showing the avatar in a window instead", highlight=False)
+        source, player = MicSource(), SpeakerPlayer(voice.sample_rate)
+    conv = Conversation(context.store, patient, context.triage, context.open_model, context.generation,
+                        context.settings.locale, warm=True, knowledge=context.knowledge)
+    loop = VoiceLoop(conv, transcriber, voice, player, EndpointSettings(end_silence_ms=end_silence))
+    session = VrSession(loop, source, player, paced=paced)
+    # the speakers' own output latency, so the mouth moves when the sound is heard, not queued
+    session.bridge.latency = float(getattr(getattr(player, "_stream", None), "latency", 0.0) or 0.0)
+    face = build_face()
+    live = recording is None and pcm is None
+
+    def say(line: str) -> None:
+        if not as_json:
+            console.print(f"[dim]{line}[/]", highlight=False)
+
+    where = "video"
+    session.start()
+    if live:
+        say(f"listening on {source.name}; " + ("Ctrl-C ends the session" if video else
+                                               "close the window or press Esc to end"))
     try:
-        run_window(model)
-    except RenderError as exc:
-        fail(f"{exc}")
+        if video is None:
+            where = show(session, face, until_done=not live, say=say)
+        else:
+            with console.status("the session is running (Ctrl-C ends it)", spinner="dots"):
+                session.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        session.close()
+        conv.close()
+    if session.error is not None and not isinstance(session.error, KeyboardInterrupt):
+        raise session.error
+    frames = 0
+    if video is not None:
+        duration = session.duration
+        progress, update = _progress("rendering the session")
+        with progress:
+            frames = render_events(session.bridge.log, duration, video,
+                                   session.bridge.audio(voice.sample_rate, duration), voice.sample_rate,
+                                   size, 30, face, progress=update)
+    turns = session.turns
+    if as_json:
+        print_json({"shown_in": where, "video": str(video or ""), "frames": frames,
+                    "turns": [t.summary() for t in turns]})
+        return
+    for t in turns:
+        console.print(f"[bold cyan]heard:[/] {t.transcript or '(nothing)'}", highlight=False)
+        reply = " ".join(s.text for s in t.sentences)
+        console.print(f"[bold green]Sam:[/] {reply}" + (" [yellow](interrupted)[/]" if t.interrupted else ""),
+                      highlight=False)
+    if video is not None:
+        console.print(f"[green]wrote[/] {video}: {frames} frames with the replies' audio", highlight=False)
 
 
 def bench_avatar(
