@@ -6,8 +6,11 @@ from avatar.voice import VoiceError
 from coach.conversation import ConversationError
 from coach.goals import GoalError
 from coach.llm.base import LLMError
+from coach.notes.fhir import FhirError
+from coach.notes.make import NoteError
 from coach.provision import ProvisionError
 from coach.safety.triage import TriageInputError
+from coach.store.accounts import AccountError
 from coach.store.db import StoreError
 from coach.voice.asr import TranscriptionError
 from coach.voice.audio import AudioError
@@ -17,12 +20,15 @@ from knowledge.index import KnowledgeIndexError
 from knowledge.retriever import QueryError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
+    AccountError,
     ArticleSetError,
     AudioError,
     ConversationError,
     EmbedderError,
+    FhirError,
     GoalError,
     LLMError,
+    NoteError,
     ProvisionError,
     StoreError,
     KnowledgeIndexError,

@@ -6,9 +6,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from coach.store import Patient, StoreError, open_store
+from coach.store.db import MIGRATIONS
 from coach.store.keys import ENV_KEY
 
 
@@ -36,7 +38,8 @@ def test_schema_is_at_alembic_head(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     monkeypatch.delenv(ENV_KEY, raising=False)
     store = _store(tmp_path)
     with store.engine.connect() as conn:
-        assert conn.execute(text("select version_num from alembic_version")).scalar() == "0001"
+        head = ScriptDirectory(str(MIGRATIONS)).get_current_head()
+        assert conn.execute(text("select version_num from alembic_version")).scalar() == head
         tables = set(inspect(conn).get_table_names())
     assert {"patients", "sessions", "turns", "goals", "checkins", "flags"} <= tables
     store.close()

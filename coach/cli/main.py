@@ -68,7 +68,7 @@ def root(
 
 
 def _register() -> None:
-    from coach.cli import bench, chat, kb, models, patients, safety, voice
+    from coach.cli import bench, chat, clinician, kb, models, patients, safety, voice
 
     app.add_typer(patients.patients_app, name="patients")
     app.add_typer(patients.goals_app, name="goals")
@@ -78,6 +78,7 @@ def _register() -> None:
     safety.register(app)
     chat.register(app)
     voice.register(app)
+    clinician.register(app)
 
 
 _register()
