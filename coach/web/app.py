@@ -80,6 +80,33 @@ class AppState:
     throttle: auth.Throttle
 
 
+def signed_in(request: Request) -> auth.SignedIn:
+    """The signed-in user, or NotSignedIn (expired when the session idled out). Writes nothing."""
+    state: AppState = request.app.state.coach
+    token = request.cookies.get(auth.SESSION_COOKIE)
+    with state.store.session() as db:
+        try:
+            signed = auth.lookup(db, token, state.config.idle_seconds)
+        except auth.SessionExpired:
+            raise NotSignedIn(expired=True) from None
+    if signed is None:
+        raise NotSignedIn()
+    request.state.signed = signed
+    return signed
+
+
+Signed = Annotated[auth.SignedIn, Depends(signed_in)]
+
+
+def admin(signed: Signed) -> auth.SignedIn:
+    if not signed.user.is_admin:
+        raise Refused(403, "Administrators only", "Only an administrator can manage accounts.")
+    return signed
+
+
+AdminSigned = Annotated[auth.SignedIn, Depends(admin)]
+
+
 def _is_api(request: Request) -> bool:
     return request.url.path.startswith("/api")
 
@@ -89,6 +116,7 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
     state = AppState(store, config, auth.Throttle(config))
     app = FastAPI(title="Coach clinician API", version="1", docs_url="/api/docs",
                   openapi_url="/api/openapi.json", redoc_url=None)
+    app.state.coach = state
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals["SECTION_TITLES"] = SECTION_TITLES
     templates.env.globals["fmt_dt"] = _fmt_dt
@@ -186,27 +214,6 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
             auth.touch(db, session_id)
 
     # ---------- dependencies ----------
-
-    def signed_in(request: Request) -> auth.SignedIn:
-        token = request.cookies.get(auth.SESSION_COOKIE)
-        with store.session() as db:
-            try:
-                signed = auth.lookup(db, token, config.idle_seconds)
-            except auth.SessionExpired:
-                raise NotSignedIn(expired=True) from None
-        if signed is None:
-            raise NotSignedIn()
-        request.state.signed = signed
-        return signed
-
-    Signed = Annotated[auth.SignedIn, Depends(signed_in)]
-
-    def admin(signed: Signed) -> auth.SignedIn:
-        if not signed.user.is_admin:
-            raise Refused(403, "Administrators only", "Only an administrator can manage accounts.")
-        return signed
-
-    AdminSigned = Annotated[auth.SignedIn, Depends(admin)]
 
     def check_csrf(signed: auth.SignedIn, token: str | None) -> None:
         if not auth.same_token(token, signed.csrf):
