@@ -88,7 +88,8 @@ def counts(world: World) -> tuple[int, int, int, int]:
     with world.store.session() as db:
         return (db.scalar(select(func.count()).select_from(AuditEntry)) or 0,
                 db.scalar(select(func.count()).select_from(WebSession)) or 0,
-                db.scalar(select(func.count()).select_from(Flag).where(Flag.acknowledged_at.is_not(None))) or 0,
+                db.scalar(select(func.count()).select_from(Flag)
+                          .where(Flag.acknowledged_at.is_not(None))) or 0,
                 db.scalar(select(func.count()).select_from(Note).where(Note.reviewed_at.is_not(None))) or 0)
 
 
@@ -229,12 +230,14 @@ def test_fhir_bundle_is_valid_r4(world: World) -> None:
     client = client_for(world)
     login(client)
     response = client.get(f"/api/patients/{world.mine}/fhir")
-    assert response.status_code == 200 and response.headers["content-type"].startswith("application/fhir+json")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("application/fhir+json")
     bundle = Bundle.model_validate(response.json())
     kinds = [e.resource.__resource_type__ for e in bundle.entry]
     assert kinds.count("DocumentReference") == 1 and kinds.count("Observation") == 2
     doc = next(e.resource for e in bundle.entry if e.resource.__resource_type__ == "DocumentReference")
-    assert doc.type.coding[0].system == "http://loinc.org" and doc.category[0].coding[0].code == "clinical-note"
+    assert doc.type.coding[0].system == "http://loinc.org"
+    assert doc.category[0].coding[0].code == "clinical-note"
     bp = next(e.resource for e in bundle.entry if e.resource.__resource_type__ == "Observation"
               and e.resource.code.coding[0].code == "85354-9")
     assert [c.code.coding[0].code for c in bp.component] == ["8480-6", "8462-4"]
