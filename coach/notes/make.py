@@ -56,7 +56,7 @@ def session_turns(db: Session, session_id: int) -> list[TranscriptTurn]:
 
 
 def build_note(turns: list[TranscriptTurn], embedder: Embedder | None,
-               model: LanguageModel | None = None) -> NoteResult:
+               model: LanguageModel | None = None, max_tokens: int = 320) -> NoteResult:
     """Draft and check a note for these turns; nothing is stored."""
     result = NoteResult(0, "extractive")
     statements: list[CheckedStatement] = []
@@ -77,7 +77,7 @@ def build_note(turns: list[TranscriptTurn], embedder: Embedder | None,
     drafts: list[DraftStatement]
     if model is not None:
         try:
-            drafts = model_draft(model, turns)
+            drafts = model_draft(model, turns, max_tokens)
             result.writer = f"model:{model.name}"
         except LLMError:
             drafts = []
