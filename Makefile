@@ -10,17 +10,24 @@ ifeq (, $(shell command -v $(PYTHON) 2>/dev/null))
 PYTHON := python3
 endif
 
-.PHONY: demo test setup models lint typecheck bench clean
+.PHONY: demo test setup models sysdeps lint typecheck bench clean
 
 demo: models
 	$(BIN)/coach demo
 
-test: models
+test: sysdeps models
 	$(BIN)/ruff check coach avatar knowledge tests
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 setup: $(STAMP)
+
+# System packages the tests need (idempotent): Debian's chromium for the browser tests of the
+# clinician app (Playwright drives it; it never downloads a browser of its own).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+sysdeps:
+	@command -v chromium >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
 # Reinstall whenever the pins change. llama-cpp-python compiles from source the
 # first time (about 6-12 minutes on 2 cores); pip caches the wheel afterwards.
