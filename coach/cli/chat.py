@@ -138,6 +138,9 @@ def demo(
     console.rule()
     console.print(f"Saved (encrypted) in {settings.db_path}. "
                   f"See it with: coach patients show {patient_id}")
+    from coach.web.demo import clinician_demo
+
+    clinician_demo(ctx.obj.with_llm(llm_backend=backend, llm_model=model, llm_url=url), patient_id, console)
 
 
 def _spoken_demo(ctx: typer.Context, patient_id: int, backend: str | None, model: str | None,
