@@ -138,3 +138,13 @@ def test_users_and_audit_commands(home: Settings) -> None:
     store.close()
     broken = _coach("audit", "verify", ok=False)
     assert broken.exit_code == 1 and "broken at entry 1" in broken.output
+
+
+@pytest.mark.parametrize("command", [
+    ["users", "add"], ["users", "list"], ["users", "reset-password"], ["users", "assign"],
+    ["audit", "verify"], ["audit", "list"], ["notes", "make"], ["export", "fhir"], ["serve"],
+    ["seed"], ["bench", "notes"], ["bench", "web"],
+])
+def test_clinician_commands_have_help_with_examples(command: list[str]) -> None:
+    result = CliRunner().invoke(app, [*command, "--help"])
+    assert result.exit_code == 0 and "Example" in result.output

@@ -226,6 +226,8 @@ def notes_make(
     """
     from coach.notes.make import make_note
     from coach.notes.service import open_embedder, sessions_without_note
+    from coach.store import audit
+    from coach.store.schema import CoachSession
 
     if writer not in ("model", "extractive"):
         fail("--writer must be model or extractive")
@@ -248,6 +250,8 @@ def notes_make(
     for sid in ids:
         with context.store.session() as db:
             result = make_note(db, sid, embedder, factory if writer == "model" else None, replace)
+            owner = db.scalar(select(CoachSession.patient_id).where(CoachSession.id == sid))
+            audit.record(db, "cli", "make_note", patient_id=owner, target=f"note:{result.note_id}")
         results.append({"session_id": sid, "note_id": result.note_id, "writer": result.writer,
                         "statements": len(result.shown), "dropped": len(result.dropped),
                         "readings": len(result.readings), "text": result.text()})

@@ -288,6 +288,7 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
                 state.throttle.failed(*keys)
                 return page(request, "login.html", 401, login_csrf=csrf, notice="", next=_safe_next(next),
                             error="The username or password is not right.")
+            auth.end_idle_sessions(db, config.idle_seconds)
             token = auth.start_session(db, user)
             audit.record(db, user.username, "sign_in", user_id=user.id)
         state.throttle.succeeded(*keys)
