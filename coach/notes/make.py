@@ -15,7 +15,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from coach.llm.base import LanguageModel, LLMError
-from coach.notes.check import CheckedStatement, Evidence
+from coach.notes.check import CheckedStatement, Evidence, content_words
 from coach.notes.draft import (
     SECTIONS,
     DraftStatement,
@@ -74,27 +74,39 @@ def build_note(turns: list[TranscriptTurn], embedder: Embedder | None,
                 statements.append(CheckedStatement(
                     "observations", f'Patient said they missed medication: "{sentence}"',
                     [turn.id], 1.0, True))
-    drafts: list[DraftStatement]
+    evidence = Evidence(turns, embedder)
     if model is not None:
         try:
-            drafts = model_draft(model, turns, max_tokens)
+            drafts: list[DraftStatement] = model_draft(model, turns, max_tokens)
             result.writer = f"model:{model.name}"
         except LLMError:
             drafts = []
-        if not any(d.section == "subjective" for d in drafts):
-            drafts += [d for d in extractive_draft(turns) if d.section == "subjective"]
+        _keep(evidence.check(drafts), statements, result)
+        # What the model left out is added in the patient's own words, so a terse draft
+        # never costs the clinician a fact that was said.
+        covered = [content_words(s.text) for s in statements]
+        missing = [d for d in extractive_draft(turns)
+                   if not _covered(content_words(d.text), covered)]
+        _keep(evidence.check(missing), statements, result)
     else:
-        drafts = extractive_draft(turns)
-    checked = Evidence(turns, embedder).check(drafts)
+        _keep(evidence.check(extractive_draft(turns)), statements, result)
+    order = {name: i for i, name in enumerate(SECTIONS)}
+    result.shown = sorted(statements, key=lambda s: order[s.section])
+    return result
+
+
+def _keep(checked: list[CheckedStatement], statements: list[CheckedStatement], result: NoteResult) -> None:
     seen = {s.text for s in statements}
     for s in checked:
         if s.text in seen:
             continue
         seen.add(s.text)
         (statements if s.verified else result.dropped).append(s)
-    order = {name: i for i, name in enumerate(SECTIONS)}
-    result.shown = sorted(statements, key=lambda s: order[s.section])
-    return result
+
+
+def _covered(words: set[str], covered: list[set[str]]) -> bool:
+    """Most of these words already appear in one statement of the note."""
+    return bool(words) and any(len(words & c) >= 0.6 * len(words) for c in covered)
 
 
 def make_note(db: Session, session_id: int, embedder: Embedder | None,

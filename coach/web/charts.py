@@ -72,7 +72,8 @@ def line_chart(title: str, series: Sequence[Series], target: float | None = None
     if d1 != d0:
         x_ticks.append((x(d1), d1.strftime("%d %b")))
     last = sorted(series[0].points)[-1] if series[0].points else None
-    summary = f"{title}: {len(points)} values from {d0.isoformat()} to {d1.isoformat()}"
+    summary = (f"{title}: {len(points)} value{'' if len(points) == 1 else 's'} from {d0.isoformat()} "
+               f"to {d1.isoformat()}")
     if last is not None:
         summary += f"; latest {_fmt(last[1])} {unit}".rstrip()
     if target is not None:
