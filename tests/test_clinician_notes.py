@@ -185,3 +185,9 @@ def test_notes_make_and_fhir_export_commands(home: Settings, tmp_path: Path) -> 
     assert isinstance(again.exception, NoteError)
     missing = runner.invoke(app, ["export", "fhir", "--patient", "99"])
     assert missing.exit_code != 0 and "no patient with id 99" in str(missing.exception)
+
+
+@pytest.mark.parametrize("text", ["10,000 steps is my goal.", "I take two sugars in my tea.",
+                                  "I lost 5 pounds since June."])
+def test_targets_food_and_changes_are_not_readings(text: str) -> None:
+    assert extract_readings(text) == []

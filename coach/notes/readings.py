@@ -40,8 +40,11 @@ class ExtractedReading:
             text = f"Blood pressure {_num(self.value)}/{_num(self.value2 or 0)} mmHg"
         elif self.kind == "glucose":
             timing = self.context.get("timing", "")
-            prefix = f"{timing.capitalize()} blood" if timing else "Blood"
-            text = f"{prefix} glucose {_num(self.value)} {self.unit}"
+            text = f"Blood glucose {_num(self.value)} {self.unit}"
+            if timing == "fasting":
+                text = "Fasting b" + text[1:]
+            elif timing:
+                text += f" {timing}"
         elif self.kind == "weight":
             text = f"Weight {_num(self.value)} {self.unit}"
         else:
@@ -122,8 +125,10 @@ _ANSWER = re.compile(r"^(?:yes|yeah|ok|well|so|it|that|this morning|today|yester
 """An answer that names no measure: "Yes, it was 136 over 84", "Mine was 7.8"."""
 _BP = re.compile(r"\b(\d{2,3})\s*(?:/|over)\s*(\d{2,3})\b", re.IGNORECASE)
 
-_GLUCOSE_CONTEXT = re.compile(r"\b(?:sugars?|glucose|bgl?|blood sugar|finger ?prick|meter|reading)\b",
-                              re.IGNORECASE)
+_GLUCOSE_CONTEXT = re.compile(
+    r"\b(?:blood sugars?|sugar levels?|sugars? (?:was|were|is|are|reading|readings|came|has been|have been|"
+    r"went|got|level)|glucose|bgl?|finger ?prick|meter)\b", re.IGNORECASE)
+"""Sugar as a measurement ("my sugar was 9.4"), not as food ("two sugars in my tea")."""
 _GLUCOSE = re.compile(r"(?<![\d/.])(\d{1,3}(?:\.\d)?)(?![\d/])\s*(mg/dl|mg|mmol(?:/l)?|millimoles?)?",
                       re.IGNORECASE)
 _A1C = re.compile(r"\b(?:hb)?a1c\b|\bhba1c\b|%", re.IGNORECASE)
@@ -132,6 +137,15 @@ _WEIGHT = re.compile(
     r"(?<![\d.])(\d{2,3}(?:\.\d)?)\s*(kg|kgs|kilos?|kilograms?|lbs?|pounds?|stone|st)\b", re.IGNORECASE)
 
 _STEPS = re.compile(r"(?<![\d.])(\d{3,6})\s+(?:\w+\s+)?steps\b", re.IGNORECASE)
+
+
+_TARGET_AFTER = re.compile(
+    r"^\W*(?:\w+\W+){0,2}(?:is|was|as|would be)\s+(?:my|the|our)\s+(?:goal|target|aim)\b", re.IGNORECASE)
+"""Words just after a number that make it a target: "10,000 steps is my goal"."""
+
+
+def _target_after(sentence: str, end: int) -> bool:
+    return bool(_TARGET_AFTER.search(sentence[end:end + 40]))
 
 
 def _prefix(sentence: str, start: int) -> str:
@@ -161,7 +175,7 @@ def _blood_pressure(sentence: str, context: str = "") -> list[ExtractedReading]:
         sys_, dia = float(m.group(1)), float(m.group(2))
         if not (70 <= sys_ <= 260 and 30 <= dia <= 160 and sys_ > dia):
             continue
-        if _NOT_A_READING.search(_prefix(sentence, m.start())):
+        if _NOT_A_READING.search(_prefix(sentence, m.start())) or _target_after(sentence, m.end()):
             continue
         found.append(ExtractedReading("blood_pressure", sys_, "mmHg", sentence, dia, _when(sentence)))
     return found
@@ -184,7 +198,7 @@ def _glucose(sentence: str, context: str = "") -> list[ExtractedReading]:
         after = sentence[m.end():m.end() + 12].lower()
         if re.match(r"\s*(?:steps|minutes|mins|hours|days|times|kg|lb|pounds|am|pm|o'clock)", after):
             continue
-        if _NOT_A_READING.search(_prefix(sentence, m.start())):
+        if _NOT_A_READING.search(_prefix(sentence, m.start())) or _target_after(sentence, m.end()):
             continue
         if unit.startswith("mmol") or unit.startswith("milli") or (not unit and "." in raw and value < 35):
             unit_name = "mmol/L"
@@ -215,7 +229,7 @@ def _weight(sentence: str) -> list[ExtractedReading]:
     found = []
     for m in _WEIGHT.finditer(sentence):
         before = _prefix(sentence, m.start())
-        if _CHANGE.search(before) or _NOT_A_READING.search(before):
+        if _CHANGE.search(before) or _NOT_A_READING.search(before) or _target_after(sentence, m.end()):
             continue
         value, unit = float(m.group(1)), m.group(2).lower()
         if unit.startswith(("kg", "kilo")):
@@ -232,7 +246,7 @@ def _weight(sentence: str) -> list[ExtractedReading]:
 def _steps(sentence: str) -> list[ExtractedReading]:
     found = []
     for m in _STEPS.finditer(sentence):
-        if _NOT_A_READING.search(_prefix(sentence, m.start())):
+        if _NOT_A_READING.search(_prefix(sentence, m.start())) or _target_after(sentence, m.end()):
             continue
         value = float(m.group(1))
         if 100 <= value <= 100000:
