@@ -256,6 +256,7 @@ def test_admin_manages_accounts_and_clinicians_cannot(world: World) -> None:
     added = admin.post("/admin/users", data={"username": "drnew", "password": PASSWORD, "role": "clinician",
                                              "csrf": token})
     assert added.status_code == 303
+    assert "Account created." in admin.get(added.headers["location"]).text
     short = admin.post("/admin/users", data={"username": "drshort", "password": "short", "csrf": token})
     assert short.status_code == 400 and "at least 10" in short.text
     assigned = admin.post("/admin/assignments", data={"username": "drnew", "patient_id": world.theirs,
