@@ -165,14 +165,14 @@ def test_notes_make_and_fhir_export_commands(home: Settings, tmp_path: Path) -> 
         patient = Patient(name="Ann")
         db.add(patient)
         db.flush()
-        session = CoachSession(patient_id=patient.id)
+        session = CoachSession(patient_id=patient.id, ended_at=patient.created_at)
         db.add(session)
         db.flush()
         db.add(Turn(session_id=session.id, idx=0, role="patient", text="I did 7,000 steps on Monday."))
         pid, sid = patient.id, session.id
     store.close()
     runner = CliRunner()
-    made = runner.invoke(app, ["notes", "make", "--patient", str(pid), "--writer", "extractive", "--json"])
+    made = runner.invoke(app, ["notes", "make", "--pending", "--writer", "extractive", "--json"])
     assert made.exit_code == 0, made.output
     assert json.loads(made.output)[0]["session_id"] == sid
     out = tmp_path / "ann.fhir.json"
@@ -181,6 +181,7 @@ def test_notes_make_and_fhir_export_commands(home: Settings, tmp_path: Path) -> 
     bundle = json.loads(out.read_text())
     steps = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Observation"]
     assert steps[0]["code"]["coding"][0]["code"] == "41950-7" and steps[0]["valueQuantity"]["value"] == 7000
+    assert "every ended session has a note" in runner.invoke(app, ["notes", "make", "--pending"]).output
     again = runner.invoke(app, ["notes", "make", "--session", str(sid), "--writer", "extractive"])
     assert isinstance(again.exception, NoteError)
     missing = runner.invoke(app, ["export", "fhir", "--patient", "99"])

@@ -211,6 +211,8 @@ def notes_make(
     session: Annotated[list[int] | None, typer.Option("--session", "-s", help="Session id (repeat).")] = None,
     patient: Annotated[int | None, typer.Option("--patient", "-p",
                                                 help="Every session of this patient without a note.")] = None,
+    pending: Annotated[bool, typer.Option(
+        help="Every ended session without a note (e.g. from cron after clinic hours).")] = False,
     writer: Annotated[str, typer.Option(
         help="model (the configured language model) or extractive.")] = "model",
     model: Annotated[str | None, typer.Option(help="Bundled model name or path.")] = None,
@@ -223,9 +225,10 @@ def notes_make(
 
       coach notes make --session 3
       coach notes make --patient 1 --writer extractive
+      coach notes make --pending
     """
     from coach.notes.make import make_note
-    from coach.notes.service import open_embedder, sessions_without_note
+    from coach.notes.service import ended_sessions_without_note, open_embedder, sessions_without_note
     from coach.store import audit
     from coach.store.schema import CoachSession
 
@@ -233,11 +236,16 @@ def notes_make(
         fail("--writer must be model or extractive")
     context = ctx.obj.with_llm(llm_model=model)
     ids = list(session or [])
-    if patient is not None:
-        with context.store.session() as db:
+    with context.store.session() as db:
+        if patient is not None:
             ids += sessions_without_note(db, patient)
+        if pending:
+            ids += [sid for sid in ended_sessions_without_note(db) if sid not in ids]
     if not ids:
-        fail("nothing to do: give --session ID or --patient ID (see `coach patients show ID`)")
+        if pending:
+            console.print("every ended session has a note")
+            return
+        fail("nothing to do: give --session ID, --patient ID or --pending (see `coach patients show ID`)")
     embedder = open_embedder(context.settings)
     loaded: list[object] = []
 

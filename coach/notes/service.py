@@ -24,3 +24,10 @@ def sessions_without_note(db: Session, patient_id: int) -> list[int]:
     return list(db.scalars(select(CoachSession.id).where(CoachSession.patient_id == patient_id,
                                                          CoachSession.id.not_in(noted))
                            .order_by(CoachSession.id)))
+
+
+def ended_sessions_without_note(db: Session) -> list[int]:
+    noted = select(Note.session_id)
+    return list(db.scalars(select(CoachSession.id).where(CoachSession.ended_at.is_not(None),
+                                                         CoachSession.id.not_in(noted))
+                           .order_by(CoachSession.id)))
