@@ -25,8 +25,8 @@ from coach.store.schema import CoachSession, Patient, Turn
     ("BP 150 over 95 yesterday.", ["Blood pressure 150/95 mmHg (yesterday)"]),
     ("Fasting glucose 132 mg/dL today.", ["Fasting blood glucose 132 mg/dL (today)"]),
     ("My sugar was 7.8 before breakfast.", ["Fasting blood glucose 7.8 mmol/L"]),
-    ("I did about eight thousand steps on Tuesday.", ["Steps 8000 in a day (on tuesday)"]),
-    ("I walked 6.5k steps.", ["Steps 6500 in a day"]),
+    ("I did about eight thousand steps on Tuesday.", ["Steps 8,000 in a day (on tuesday)"]),
+    ("I walked 6.5k steps.", ["Steps 6,500 in a day"]),
     ("I weigh 82 kg now, I lost 2 kg!", ["Weight 82 kg"]),
     ("I'm 184 pounds.", ["Weight 184 lb"]),
     ("Scales said 14 stone this morning.", ["Weight 88.9 kg (this morning)"]),
@@ -86,6 +86,7 @@ def test_unsupported_and_unsafe_statements_are_dropped(embedder) -> None:  # typ
         DraftStatement("subjective", "Patient did not walk at all"),          # contradicts turn 1
         DraftStatement("observations", "The knee pain suggests a diagnosis of arthritis"),
         DraftStatement("plan", "Swimming at the pool on Tuesday mornings"),
+        DraftStatement("subjective", "Sugar was 9.4 today"),
     ])
     verdicts = [(c.verified, c.reason) for c in checked]
     assert verdicts[0] == (True, "") and checked[0].turn_ids == [11]
@@ -93,6 +94,7 @@ def test_unsupported_and_unsafe_statements_are_dropped(embedder) -> None:  # typ
     assert verdicts[2][0] is False and verdicts[3][0] is False
     assert verdicts[4] == (False, "diagnosis")
     assert verdicts[5][0] is True and 13 in checked[5].turn_ids
+    assert verdicts[6] == (True, "") and checked[6].turn_ids == [13]  # the one turn with the figure
 
 
 @pytest.mark.slow

@@ -128,16 +128,13 @@ class Evidence:
         best = ranked[0][1]
         links = [i for i, s in ranked if s >= max(SUPPORT_THRESHOLD, best - LINK_MARGIN)][:MAX_LINKS]
         if nums:
-            # Every figure must be in a linked turn; otherwise look for one turn that has them all.
-            linked_numbers: set[str] = set()
-            for i in links:
-                linked_numbers |= numbers(self.turns[i].text)
-            if not nums <= linked_numbers:
-                with_all = [i for i, s in ranked if nums <= numbers(self.turns[i].text)
-                            and s >= SUPPORT_THRESHOLD - 0.1]
-                if not with_all:
-                    return CheckedStatement(draft.section, draft.text, [], round(best, 3), False, "numbers")
-                links = with_all[:1]
+            # A turn supports a statement with figures only if it has every one of them itself:
+            # "120/72" is not supported by a turn that said 120/74, however alike they read.
+            with_all = [(i, sc) for i, sc in ranked if nums <= numbers(self.turns[i].text)]
+            if not with_all or with_all[0][1] < SUPPORT_THRESHOLD:
+                return CheckedStatement(draft.section, draft.text, [], round(best, 3), False, "numbers")
+            best = with_all[0][1]
+            links = [i for i, sc in with_all if sc >= max(SUPPORT_THRESHOLD, best - LINK_MARGIN)][:MAX_LINKS]
         if best < SUPPORT_THRESHOLD:
             return CheckedStatement(draft.section, draft.text, [], round(best, 3), False, "no support")
         return CheckedStatement(draft.section, draft.text, [self.turns[i].id for i in links],

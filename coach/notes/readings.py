@@ -48,7 +48,7 @@ class ExtractedReading:
         elif self.kind == "weight":
             text = f"Weight {_num(self.value)} {self.unit}"
         else:
-            text = f"Steps {_num(self.value)} in a day"
+            text = f"Steps {self.value:,.0f} in a day"
         return f"{text} ({self.when})" if self.when else text
 
 
