@@ -4,7 +4,7 @@ Each bundled dialogue lists the facts its note must contain (`a&b` both words,
 `a|b` either), the readings a careful reader would take from it, and phrases
 the note must not contain (someone else's number, a target taken as a reading, a
 diagnosis). "Unsupported shown" is judged independently of the note's own check:
-a shown line is unsupported when a figure in it is not in the turns it links to,
+a shown line is unsupported when a figure in it is missing from any turn it links to,
 a reading is not re-found in its linked turn, it shares no content with its
 turns, or it contains a must-not phrase.
 """
@@ -78,8 +78,8 @@ def unsupported(statement: CheckedStatement, turns: list[TranscriptTurn], must_n
             before = " ".join(x.text for x in turns[max(0, n - 2):n])
             found |= {r.describe() for r in extract_readings(t.text, before)}
         return statement.text not in found
-    linked_numbers = set().union(*(numbers(t.text) for t in linked))
-    if not numbers(statement.text) <= linked_numbers:
+    figures = numbers(statement.text)
+    if any(not figures <= numbers(t.text) for t in linked):  # every linked turn has every figure
         return True
     words = content_words(statement.text)
     linked_words = set().union(*(content_words(t.text) for t in linked))
