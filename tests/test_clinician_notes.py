@@ -194,3 +194,15 @@ def test_notes_make_and_fhir_export_commands(home: Settings, tmp_path: Path) -> 
                                   "I lost 5 pounds since June."])
 def test_targets_food_and_changes_are_not_readings(text: str) -> None:
     assert extract_readings(text) == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("My numbers were 140/95.", ["Blood pressure 140/95 mmHg"]),
+    ("Is 140/90 high for someone my age?", []),
+    ("My BP was 150/95, is that bad?", ["Blood pressure 150/95 mmHg"]),
+    ("I got 7.9 on my meter, is that ok?", ["Blood glucose 7.9 mmol/L"]),
+    ("My sugar was 6.1 at 7 this morning.", ["Blood glucose 6.1 mmol/L (this morning)"]),
+    ("See you on 12/05.", []),
+])
+def test_readings_in_harder_phrasings(text: str, expected: list[str]) -> None:
+    assert [r.describe() for r in extract_readings(text)] == expected

@@ -126,8 +126,8 @@ _ANSWER = re.compile(r"^(?:yes|yeah|ok|well|so|it|that|this morning|today|yester
 _BP = re.compile(r"\b(\d{2,3})\s*(?:/|over)\s*(\d{2,3})\b", re.IGNORECASE)
 
 _GLUCOSE_CONTEXT = re.compile(
-    r"\b(?:blood sugars?|sugar levels?|sugars? (?:was|were|is|are|reading|readings|came|has been|have been|"
-    r"went|got|level)|glucose|bgl?|finger ?prick|meter)\b", re.IGNORECASE)
+    r"\b(?:blood sugars?|sugar levels?|sugars?(?:'s| has| have)? (?:was|were|is|are|reading|readings|came|"
+    r"been|went|got|level)|glucose|bgl?|finger ?prick|meter)\b", re.IGNORECASE)
 """Sugar as a measurement ("my sugar was 9.4"), not as food ("two sugars in my tea")."""
 _GLUCOSE = re.compile(r"(?<![\d/.])(\d{1,3}(?:\.\d)?)(?![\d/])\s*(mg/dl|mg|mmol(?:/l)?|millimoles?)?",
                       re.IGNORECASE)
@@ -142,6 +142,9 @@ _STEPS = re.compile(r"(?<![\d.])(\d{3,6})\s+(?:\w+\s+)?steps\b", re.IGNORECASE)
 _TARGET_AFTER = re.compile(
     r"^\W*(?:\w+\W+){0,2}(?:is|was|as|would be)\s+(?:my|the|our)\s+(?:goal|target|aim)\b", re.IGNORECASE)
 """Words just after a number that make it a target: "10,000 steps is my goal"."""
+
+
+_TIME_BEFORE = re.compile(r"\b(?:at(?:\s+about|\s+around)?|by|before|after|until|since)\s*$", re.IGNORECASE)
 
 
 def _target_after(sentence: str, end: int) -> bool:
@@ -163,17 +166,22 @@ def _when(sentence: str) -> str:
 def _is_question_about_others(sentence: str) -> bool:
     if not sentence.rstrip().endswith("?"):
         return False
-    return not re.search(r"\b(?:my|mine|i got|i had|it was|was|read|showed)\b", sentence, re.IGNORECASE)
+    # "Is 140/90 high for someone my age?" asks about a number; "My BP was 150/95, is that bad?"
+    # reports one and asks about it.
+    return not re.search(r"\b(?:(?:my|mine)\b[^?]{0,30}\b(?:was|were|is|reads?|read|showed|came)|i got|i had|"
+                         r"it was)\b", sentence, re.IGNORECASE)
 
 
 def _blood_pressure(sentence: str, context: str = "") -> list[ExtractedReading]:
     earlier = bool(_BP_CONTEXT.search(context) or _BP.search(context))
-    if not _BP_CONTEXT.search(sentence) and not (earlier and _ANSWER.search(sentence)):
-        return []
+    named = bool(_BP_CONTEXT.search(sentence)) or (earlier and bool(_ANSWER.search(sentence)))
     found = []
     for m in _BP.finditer(sentence):
         sys_, dia = float(m.group(1)), float(m.group(2))
         if not (70 <= sys_ <= 260 and 30 <= dia <= 160 and sys_ > dia):
+            continue
+        # "140/95" written with a slash reads as blood pressure on its own; "140 over 95" needs the word.
+        if not named and not ("/" in m.group(0) and sys_ >= 90 and dia >= 50):
             continue
         if _NOT_A_READING.search(_prefix(sentence, m.start())) or _target_after(sentence, m.end()):
             continue
@@ -184,7 +192,7 @@ def _blood_pressure(sentence: str, context: str = "") -> list[ExtractedReading]:
 def _glucose(sentence: str, context: str = "") -> list[ExtractedReading]:
     named = _GLUCOSE_CONTEXT.search(sentence)
     if named is not None:
-        start = named.start()
+        start = 0  # "I got 7.9 on my meter" names the measure after the number
     elif _GLUCOSE_CONTEXT.search(context) and _ANSWER.search(sentence) and not _BP_CONTEXT.search(context):
         start = 0
     else:
@@ -200,6 +208,8 @@ def _glucose(sentence: str, context: str = "") -> list[ExtractedReading]:
             continue
         if _NOT_A_READING.search(_prefix(sentence, m.start())) or _target_after(sentence, m.end()):
             continue
+        if not unit and _TIME_BEFORE.search(_prefix(sentence, m.start())):
+            continue  # "at 7" is a time of day
         if unit.startswith("mmol") or unit.startswith("milli") or (not unit and "." in raw and value < 35):
             unit_name = "mmol/L"
             ok = 1.5 <= value <= 35
