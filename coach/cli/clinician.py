@@ -327,6 +327,13 @@ def serve(
 
     if idle_minutes <= 0:
         fail("--idle-minutes must be positive")
+    import socket
+
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port")
     config = WebConfig(idle_seconds=idle_minutes * 60, secure_cookies=secure_cookies,
                        no_contact_days=no_contact_days)
     app = create_app(ctx.obj.store, config)
