@@ -87,6 +87,7 @@ def test_unsupported_and_unsafe_statements_are_dropped(embedder) -> None:  # typ
         DraftStatement("observations", "The knee pain suggests a diagnosis of arthritis"),
         DraftStatement("plan", "Swimming at the pool on Tuesday mornings"),
         DraftStatement("subjective", "Sugar was 9.4 today"),
+        DraftStatement("subjective", "Knees ache after about ten minutes of walking"),  # fifteen, said
     ])
     verdicts = [(c.verified, c.reason) for c in checked]
     assert verdicts[0] == (True, "") and checked[0].turn_ids == [11]
@@ -95,6 +96,7 @@ def test_unsupported_and_unsafe_statements_are_dropped(embedder) -> None:  # typ
     assert verdicts[4] == (False, "diagnosis")
     assert verdicts[5][0] is True and 13 in checked[5].turn_ids
     assert verdicts[6] == (True, "") and checked[6].turn_ids == [13]  # the one turn with the figure
+    assert verdicts[7] == (False, "numbers")  # figures in words count as figures
 
 
 @pytest.mark.slow

@@ -45,9 +45,30 @@ _DIAGNOSIS_WORDS = re.compile(r"\b(?:diagnos\w*|indicative of|consistent with|su
                               re.IGNORECASE)
 
 
+_UNITS = {w: n for n, w in enumerate((
+    "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
+    "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen")) if n >= 2}
+"""From two: "one" is as often a pronoun ("the new one") as a figure."""
+_DIGITS = ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}
+_NUMBER_WORD = re.compile(
+    rf"\b(?:({'|'.join(_TENS)})(?:[\s-]({'|'.join(_DIGITS)}))?|({'|'.join(_UNITS)}))\b", re.IGNORECASE)
+
+
+def _words_to_digits(text: str) -> str:
+    def one(m: re.Match[str]) -> str:
+        if m.group(3):
+            return str(_UNITS[m.group(3).lower()])
+        return str(_TENS[m.group(1).lower()] + (_DIGITS.index(m.group(2).lower()) + 1 if m.group(2) else 0))
+
+    return _NUMBER_WORD.sub(one, text)
+
+
 def numbers(text: str) -> set[str]:
+    """Figures in a text, digits or words: "fifteen minutes" and "15 minutes" give the same."""
     return {n.rstrip("0").rstrip(".") if "." in n else n
-            for n in _NUMBER.findall(normalise_numbers(text))}
+            for n in _NUMBER.findall(_words_to_digits(normalise_numbers(text)))}
 
 
 def content_words(text: str) -> set[str]:

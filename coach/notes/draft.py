@@ -121,6 +121,14 @@ numbers it comes from in square brackets, like [T3] or [T2, T5].
 SUBJECTIVE: what the patient reported (symptoms, activity, feelings, medication taking).
 OBSERVATIONS: what the coach noticed, plainly (no diagnosis).
 PLAN: goals and next steps that were agreed.
+
+Layout:
+SUBJECTIVE:
+- <one thing the patient said> [T1]
+OBSERVATIONS:
+- <one thing the coach noticed> [T3]
+PLAN:
+- <one agreed next step> [T5]
 """
 
 _HEADER = re.compile(r"^\s*(?:\*\*|#+\s*)?(subjective|observations?|plan|goals? and plan|readings?)\b"
