@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -22,9 +23,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from coach.store.schema import Base, utcnow
+from coach.store.schema import Base, Flag, utcnow
 
 ROLES = ("clinician", "admin")
+
+Index("ix_flags_open", Flag.patient_id, Flag.acknowledged_at)
+"""The dashboard asks for open flags per patient on every view (created by migration 0002)."""
 
 
 class User(Base):
