@@ -284,3 +284,13 @@ def test_openapi_documents_the_api(world: World) -> None:
     schema = client_for(world).get("/api/openapi.json").json()
     assert "/api/patients/{patient_id}/fhir" in schema["paths"]
     assert all(p.startswith("/api") for p in schema["paths"])
+
+
+def test_no_page_loads_anything_from_elsewhere(world: World) -> None:
+    client = client_for(world)
+    assert client.get("/api/docs").status_code == 404  # Swagger UI would load a CDN's scripts
+    login(client)
+    for path in ("/", f"/patients/{world.mine}", f"/notes/{world.note_id}"):
+        page = client.get(path)
+        assert "http://" not in page.text.replace("http://loinc", "") and "https://" not in page.text
+        assert "default-src 'self'" in page.headers["content-security-policy"]

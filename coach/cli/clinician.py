@@ -312,7 +312,7 @@ def serve(
     proxy: Annotated[bool, typer.Option(help="Trust X-Forwarded-Proto/For from a local TLS proxy.")] = False,
     no_contact_days: Annotated[int, typer.Option(help="Days without a session that need attention.")] = 7,
 ) -> None:
-    """Serve the clinician web app (pages at /, JSON API and OpenAPI docs under /api).
+    """Serve the clinician web app (pages at /, a JSON API under /api, its schema at /api/openapi.json).
 
     Examples:
 

@@ -114,7 +114,8 @@ def _is_api(request: Request) -> bool:
 def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
     config = config or auth.WebConfig()
     state = AppState(store, config, auth.Throttle(config))
-    app = FastAPI(title="Coach clinician API", version="1", docs_url="/api/docs",
+    # No Swagger page: it loads its scripts from a CDN. The schema itself is served.
+    app = FastAPI(title="Coach clinician API", version="1", docs_url=None,
                   openapi_url="/api/openapi.json", redoc_url=None)
     app.state.coach = state
     templates = Jinja2Templates(directory=str(HERE / "templates"))
