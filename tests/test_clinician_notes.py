@@ -208,3 +208,18 @@ def test_targets_food_and_changes_are_not_readings(text: str) -> None:
 ])
 def test_readings_in_harder_phrasings(text: str, expected: list[str]) -> None:
     assert [r.describe() for r in extract_readings(text)] == expected
+
+
+@pytest.mark.slow
+def test_a_figure_must_mean_the_same_in_the_turn(embedder) -> None:  # type: ignore[no-untyped-def]
+    """Seen from the 1.5B model: "losing 84.5 kg" drafted from "I weighed 84.5 kg"."""
+    turns = [TranscriptTurn(1, 0, "patient", "I weighed 84.5 kg on Sunday, down from last month."),
+             TranscriptTurn(2, 1, "patient", "My goal is 6,000 steps every day next week.")]
+    checked = Evidence(turns, embedder).check([
+        DraftStatement("subjective", "Patient reported losing 84.5 kg on Sunday"),
+        DraftStatement("subjective", "Patient weighed 84.5 kg on Sunday"),
+        DraftStatement("subjective", "Patient walks 6,000 steps every day"),
+        DraftStatement("plan", "Goal of 6,000 steps every day next week"),
+    ])
+    assert [(c.verified, c.reason) for c in checked] == [
+        (False, "numbers"), (True, ""), (False, "numbers"), (True, "")]

@@ -83,6 +83,32 @@ def _stem(word: str) -> str:
     return word
 
 
+_CHANGE_WORDS = re.compile(r"\b(?:lost|los(?:e|es|ing)|gain(?:ed|ing|s)?|put on|dropp?(?:ed|ing)|down by|"
+                           r"up by|increas\w*|decreas\w*|reduc\w*|more|less|fewer|extra)\b", re.IGNORECASE)
+_TARGET_WORDS = re.compile(r"\b(?:goal|target|aim\w*|under|below|want\w*|plan\w*|hop\w*|try\w*|should|"
+                           r"would like|going to|will|next)\b", re.IGNORECASE)
+_FIGURE = re.compile(r"\d+(?:\.\d+)?")
+
+
+def figure_frames(text: str) -> dict[str, set[frozenset[str]]]:
+    """For each figure, how the words just before it frame it: a change, a target, or plain
+    (one frame per time the figure is said)."""
+    plain = _words_to_digits(normalise_numbers(text))
+    frames: dict[str, set[frozenset[str]]] = {}
+    for m in _FIGURE.finditer(plain):
+        figure = m.group(0).rstrip("0").rstrip(".") if "." in m.group(0) else m.group(0)
+        before = " ".join(plain[:m.start()].split()[-5:])
+        kinds = {k for k, pattern in (("change", _CHANGE_WORDS), ("target", _TARGET_WORDS))
+                 if pattern.search(before)}
+        frames.setdefault(figure, set()).add(frozenset(kinds))
+    return frames
+
+
+def _same_frames(statement: dict[str, set[frozenset[str]]], turn: dict[str, set[frozenset[str]]]) -> bool:
+    """Each figure of the statement is framed as the turn frames it at least once."""
+    return all(kinds <= turn.get(figure, set()) for figure, kinds in statement.items())
+
+
 @dataclass
 class CheckedStatement:
     section: str
@@ -151,7 +177,11 @@ class Evidence:
         if nums:
             # A turn supports a statement with figures only if it has every one of them itself:
             # "120/72" is not supported by a turn that said 120/74, however alike they read.
-            with_all = [(i, sc) for i, sc in ranked if nums <= numbers(self.turns[i].text)]
+            # It must also say the same kind of thing about each figure: "lost 84.5 kg" is not
+            # supported by "I weighed 84.5 kg", nor "walks 6,000 steps" by "my goal is 6,000 steps".
+            frames = figure_frames(text)
+            with_all = [(i, sc) for i, sc in ranked if nums <= numbers(self.turns[i].text)
+                        and _same_frames(frames, figure_frames(self.turns[i].text))]
             if not with_all or with_all[0][1] < SUPPORT_THRESHOLD:
                 return CheckedStatement(draft.section, draft.text, [], round(best, 3), False, "numbers")
             best = with_all[0][1]
