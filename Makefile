@@ -22,10 +22,11 @@ test: sysdeps models
 
 setup: $(STAMP)
 
-# System packages: Mesa's EGL and llvmpipe for the avatar (OpenGL 3.3 without a GPU or display)
-# and DejaVu Serif for the legacy PDF. Idempotent; installs only what is missing
+# System packages: Mesa's EGL and llvmpipe for the avatar (OpenGL 3.3 without a GPU or display),
+# DejaVu Serif for the legacy PDF, and Chromium for the clinician app's browser tests (Playwright
+# drives it; it never downloads a browser of its own). Idempotent; installs only what is missing
 # (CI runs as root on a clean machine).
-SYSDEPS := libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 fonts-dejavu-core fonts-dejavu-extra
+SYSDEPS := libegl1 libegl-mesa0 libgl1-mesa-dri libgbm1 fonts-dejavu-core fonts-dejavu-extra chromium
 sysdeps:
 	@missing=""; for p in $(SYSDEPS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \

@@ -13,8 +13,11 @@ from coach.legacy.document import DocumentError
 from coach.legacy.export import ExportError
 from coach.legacy.interview import InterviewError
 from coach.llm.base import LLMError
+from coach.notes.fhir import FhirError
+from coach.notes.make import NoteError
 from coach.provision import ProvisionError
 from coach.safety.triage import TriageInputError
+from coach.store.accounts import AccountError
 from coach.store.db import StoreError
 from coach.voice.asr import TranscriptionError
 from coach.voice.audio import AudioError
@@ -24,6 +27,7 @@ from knowledge.index import KnowledgeIndexError
 from knowledge.retriever import QueryError
 
 USER_ERRORS: tuple[type[Exception], ...] = (
+    AccountError,
     ArticleSetError,
     AudioError,
     AvatarFileError,
@@ -32,9 +36,11 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     DocumentError,
     EmbedderError,
     ExportError,
+    FhirError,
     GoalError,
     InterviewError,
     LLMError,
+    NoteError,
     ProvisionError,
     StoreError,
     KnowledgeIndexError,

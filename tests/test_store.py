@@ -6,9 +6,11 @@ import stat
 from pathlib import Path
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from coach.store import Patient, StoreError, open_store
+from coach.store.db import MIGRATIONS
 from coach.store.keys import ENV_KEY
 
 

@@ -142,6 +142,9 @@ def demo(
                   f"See it with: coach patients show {patient_id}")
     from coach.cli.avatar import demo_reply_video
     demo_reply_video(ctx)
+    from coach.web.demo import clinician_demo
+
+    clinician_demo(ctx.obj.with_llm(llm_backend=backend, llm_model=model, llm_url=url), patient_id, console)
 
 
 def _spoken_demo(ctx: typer.Context, patient_id: int, backend: str | None, model: str | None,

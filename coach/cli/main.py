@@ -68,7 +68,7 @@ def root(
 
 
 def _register() -> None:
-    from coach.cli import avatar, bench, chat, kb, legacy, models, patients, safety, voice
+    from coach.cli import avatar, bench, chat, clinician, kb, legacy, models, patients, safety, voice
 
     app.add_typer(patients.patients_app, name="patients")
     app.add_typer(patients.goals_app, name="goals")
@@ -80,6 +80,7 @@ def _register() -> None:
     voice.register(app)
     avatar.register(app)
     legacy.register(app)
+    clinician.register(app)
 
 
 _register()

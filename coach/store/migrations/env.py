@@ -7,6 +7,7 @@ The store is encrypted, so Alembic must not open its own connection from a URL;
 from alembic import context
 
 import coach.store.legacy  # noqa: F401  (registers the memory-session tables)
+import coach.store.clinical  # noqa: F401  (its tables join Base.metadata)
 from coach.store.schema import Base
 
 connection = context.config.attributes.get("connection")
