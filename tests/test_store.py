@@ -36,9 +36,6 @@ def test_creates_encrypted_db_and_private_key(tmp_path: Path, monkeypatch: pytes
 
 def _head() -> str:
     from alembic.config import Config
-    from alembic.script import ScriptDirectory
-
-    from coach.store.db import MIGRATIONS
 
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))

@@ -6,8 +6,9 @@ The store is encrypted, so Alembic must not open its own connection from a URL;
 
 from alembic import context
 
-import coach.store.legacy  # noqa: F401  (registers the memory-session tables)
-import coach.store.clinical  # noqa: F401  (its tables join Base.metadata)
+# Imported for their side effect: their tables join Base.metadata.
+import coach.store.clinical
+import coach.store.legacy  # noqa: F401
 from coach.store.schema import Base
 
 connection = context.config.attributes.get("connection")
