@@ -20,7 +20,7 @@ from coach.safety.classifier import (
     TriageClassifier,
     decide,
 )
-from coach.safety.rules import match_rules
+from coach.safety.rules import IDIOMS, match_rules
 from coach.sentences import split_sentences
 from knowledge.embeddings import Embedder
 
@@ -84,9 +84,10 @@ class Triage:
         if not text:
             return TriageResult(Category.NONE, "empty message", "empty", {})
         sure = Triage._sure(text, pred, thresholds)
-        if check_in and not sure.category.flags_clinician:
+        if check_in and not sure.category.flags_clinician and not IDIOMS.search(text):
             # Only whole messages are checked in on: a sentence read alone has lost its
-            # context ("It was a long day.") and is too often alarming out of it.
+            # context ("It was a long day.") and is too often alarming out of it. A reviewed
+            # idiom ("this workout is killing me") is what the weak score came from: no question.
             band = decide(pred.scores, {**CHECK_IN_THRESHOLDS, Category.OUT_OF_SCOPE: 2.0})
             if band is not Category.NONE:
                 return TriageResult(
