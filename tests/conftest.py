@@ -60,3 +60,19 @@ def retriever(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
     path = tmp_path_factory.mktemp("kb") / "index.sqlite"
     build_index(path, embedder, "minilm-l6")
     return HybridRetriever(index=open_index(path, embedder, "minilm-l6"))
+
+
+@pytest.fixture(scope="session")
+def voice():  # type: ignore[no-untyped-def]
+    """The bundled piper voice, loaded once."""
+    from avatar.voice import Voice
+
+    return Voice(model_path("piper-joe"))
+
+
+@pytest.fixture(scope="session")
+def tiny():  # type: ignore[no-untyped-def]
+    """whisper tiny.en, the light speech model, loaded once."""
+    from coach.voice.asr import Transcriber
+
+    return Transcriber(model_path("whisper-tiny.en"))

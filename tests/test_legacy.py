@@ -239,7 +239,7 @@ def test_empty_and_half_finished_sessions(store: Store, triage: Triage) -> None:
     interview.opening()
     with store.session() as db, pytest.raises(DocumentError, match="nothing has been answered"):
         build_document(db, pid)
-    interview.answer("That's all.")
+    interview.answer("Um, well, you know.")
     with store.session() as db, pytest.raises(DocumentError, match="no sentences to keep"):
         build_document(db, pid)
     interview.answer(ANSWERS[2])

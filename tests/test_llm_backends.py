@@ -91,6 +91,17 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# llama.cpp's own server, started with the same AMX guard as the in-process backend
+# (a CPU that only advertises AMX would otherwise kill the server with SIGILL).
+_SERVER = (
+    "import runpy, sys\n"
+    "from coach.llm.llamacpp import without_amx_repacking\n"
+    "sys.argv = ['llama_cpp.server', *sys.argv[1:]]\n"
+    "with without_amx_repacking():\n"
+    "    runpy.run_module('llama_cpp.server', run_name='__main__')\n"
+)
+
+
 @pytest.fixture(scope="module")
 def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real OpenAI-compatible server: llama.cpp's own, serving the test model."""
@@ -98,7 +109,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     log = tmp_path_factory.mktemp("server") / "server.log"
     with log.open("wb") as sink:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(model_path("smollm2-135m")),
+            [sys.executable, "-c", _SERVER, "--model", str(model_path("smollm2-135m")),
              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "1024", "--verbose", "False"],
             stdout=sink, stderr=subprocess.STDOUT,
         )

@@ -13,7 +13,6 @@ from avatar.spoken_text import speakable
 from avatar.voice import Voice, write_wav
 from coach.voice.asr import Transcriber
 from coach.voice.audio import AudioError, load_audio
-from tests.conftest import model_path
 
 
 def test_numbers_units_and_phone_numbers_are_said_naturally() -> None:
@@ -25,16 +24,6 @@ def test_numbers_units_and_phone_numbers_are_said_naturally() -> None:
     assert speakable("Call or text 988.") == "Call or text nine eight eight."
     assert speakable("Walk 20-30 minutes.") == "Walk twenty to thirty minutes."
     assert speakable("About 2.5 km") == "About two point five kilometers"
-
-
-@pytest.fixture(scope="module")
-def voice() -> Voice:
-    return Voice(model_path("piper-joe"))
-
-
-@pytest.fixture(scope="module")
-def tiny() -> Transcriber:
-    return Transcriber(model_path("whisper-tiny.en"))
 
 
 @pytest.mark.slow

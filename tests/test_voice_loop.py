@@ -28,16 +28,6 @@ from tests.conftest import model_path
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def voice() -> Voice:
-    return Voice(model_path("piper-joe"))
-
-
-@pytest.fixture(scope="module")
-def tiny() -> Transcriber:
-    return Transcriber(model_path("whisper-tiny.en"))
-
-
 def _speech(voice: Voice, text: str) -> NDArray[np.float32]:
     """A question as 16 kHz samples, said by the bundled voice."""
     return _resample(voice.speak(text).audio, voice.sample_rate)

@@ -44,7 +44,7 @@ def amx_advertised() -> bool:
 
 
 @contextmanager
-def _without_amx_repacking() -> Iterator[None]:
+def without_amx_repacking() -> Iterator[None]:
     """Load with llama.cpp's extra (repacked) weight buffers off where AMX is advertised.
 
     Virtual machines can report AMX in CPUID without enabling its register state, and
@@ -86,7 +86,7 @@ class LlamaCppModel:
         self.name = name or path.stem
         self.last_stats = TurnStats()
         try:
-            with _without_amx_repacking():
+            with without_amx_repacking():
                 self._llm = Llama(
                     model_path=str(path),
                     n_ctx=n_ctx,

@@ -89,7 +89,9 @@ class Triage:
             # context ("It was a long day.") and is too often alarming out of it. A reviewed
             # idiom ("this workout is killing me") is what the weak score came from: no question.
             band = decide(pred.scores, {**CHECK_IN_THRESHOLDS, Category.OUT_OF_SCOPE: 2.0})
-            if band is not Category.NONE:
+            # Two weak signals must agree: the classifier's score and the nearest reviewed
+            # example. Alone, the score asked "I did some weeding today" about suicide.
+            if band is not Category.NONE and pred.nearest_category is band:
                 return TriageResult(
                     band,
                     f"check-in: classifier {pred.scores[band]:.2f} {band.value}, under the "
