@@ -115,6 +115,10 @@ def make_note(db: Session, session_id: int, embedder: Embedder | None,
     session = db.get(CoachSession, session_id)
     if session is None:
         raise NoteError(f"no session with id {session_id}; see `coach patients show PATIENT`")
+    if session.kind == "memory":
+        # A legacy interview is the patient's own record, not a clinical encounter.
+        raise NoteError(f"session {session_id} is a palliative memory session: it gets no clinical note; "
+                        "its progress shows in `coach memory status`")
     existing = db.scalar(select(Note).where(Note.session_id == session_id))
     if existing is not None:
         if existing.reviewed_at is not None:

@@ -22,6 +22,7 @@ def open_embedder(settings: Settings) -> Embedder:
 def sessions_without_note(db: Session, patient_id: int) -> list[int]:
     noted = select(Note.session_id)
     return list(db.scalars(select(CoachSession.id).where(CoachSession.patient_id == patient_id,
+                                                         CoachSession.kind != "memory",
                                                          CoachSession.id.not_in(noted))
                            .order_by(CoachSession.id)))
 
@@ -29,5 +30,6 @@ def sessions_without_note(db: Session, patient_id: int) -> list[int]:
 def ended_sessions_without_note(db: Session) -> list[int]:
     noted = select(Note.session_id)
     return list(db.scalars(select(CoachSession.id).where(CoachSession.ended_at.is_not(None),
+                                                         CoachSession.kind != "memory",
                                                          CoachSession.id.not_in(noted))
                            .order_by(CoachSession.id)))

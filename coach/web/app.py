@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from coach.legacy import legacy_status
 from coach.notes.draft import SECTION_TITLES, SECTIONS
 from coach.store import audit
 from coach.store.accounts import (
@@ -243,6 +244,10 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
         if session is None:
             raise Refused(404, "No such session", f"There is no session with id {session_id}.")
         patient_for(db, user, session.patient_id)
+        if session.kind == "memory" and not legacy_status(db, session.patient_id)["content_shared"]:
+            raise Refused(403, "A private memory session",
+                          "This is a palliative memory session. Its words belong to the patient, who has "
+                          "not shared them with the care team; its progress is on the patient's page.")
         return session
 
     def flag_for(db: Session, user: Account, flag_id: int) -> Flag:
@@ -549,6 +554,7 @@ def _patient_context(db: Session, patient: Patient) -> dict[str, Any]:
             "turn_counts": turn_counts, "charts": charts, "readings": readings[-10:][::-1],
             "session_days": len(checkin_days), "today": date.today(),
             "last_session": sessions[0].started_at if sessions else None,
+            "memory": legacy_status(db, patient.id),
             }
 
 
