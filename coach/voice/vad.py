@@ -43,11 +43,6 @@ class SpeechProbability:
         self._context = batch[:, -CONTEXT:]
         return float(np.asarray(out).reshape(-1)[0])
 
-    def reset(self) -> None:
-        self._context[:] = 0
-        self._h[:] = 0
-        self._c[:] = 0
-
 
 class Event(StrEnum):
     SPEECH_STARTED = "speech_started"
