@@ -61,6 +61,13 @@ class Settings:
     """Speech recognition: `whisper-base` (multilingual, default) or `whisper-tiny.en` (light)."""
     tts_rate: float = 0.9
     """Speaking rate relative to the voice's own; below 1 is slower, easier for older listeners."""
+    notes_after_session: str = "background"
+    """`background`: when a conversation ends, a detached writer makes the clinician's note of
+    the patient's ended sessions (log: `$COACH_HOME/logs/notes.log`), so the patient never waits
+    for it; `off`: notes come only from `coach notes make`."""
+    notes_writer: str = "model"
+    """Who drafts a note before the support check: `model` (the configured language model) or
+    `extractive` (the patient's own sentences; no model, seconds instead of tens of seconds)."""
     kb_reranker: str = ""
     """Optional bundled model that re-ranks retrieved passages (`mpnet-base`): more accurate,
     slower (about 100 ms more per question on two cores). Empty means off."""
@@ -146,6 +153,11 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         raise ConfigError(
             f"llm_backend must be llamacpp, transformers or openai, not {settings.llm_backend!r}"
         )
+    if settings.notes_after_session not in ("background", "off"):
+        raise ConfigError("notes_after_session must be background or off, "
+                          f"not {settings.notes_after_session!r}")
+    if settings.notes_writer not in ("model", "extractive"):
+        raise ConfigError(f"notes_writer must be model or extractive, not {settings.notes_writer!r}")
     if settings.llm_backend == "openai" and not settings.llm_url:
         raise ConfigError("the openai backend needs llm_url (e.g. http://127.0.0.1:8000/v1)")
     return settings

@@ -32,6 +32,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
         monkeypatch.delenv(var)
     monkeypatch.setenv("COACH_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("COACH_MODELS_PATH", str(MODELS_DIR))
+    # Detached note writers would outlive the test that started them; one test turns them on.
+    monkeypatch.setenv("COACH_NOTES_AFTER_SESSION", "off")
     yield load_settings()
 
 

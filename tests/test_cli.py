@@ -112,6 +112,41 @@ def test_killing_chat_mid_reply_loses_no_earlier_turn(home: Settings) -> None:
     assert texts[:3] == [("patient", ""), ("coach", "crisis-v1"), ("patient", "")]
 
 
+def test_notes_are_written_after_the_conversation_ends(home: Settings) -> None:
+    from coach.notes.after_session import note_log
+    from coach.store import CoachSession, Turn, open_store
+    from coach.store.clinical import Note
+
+    pid = json.loads(run("patients", "add", "--name", "Lou", "--json").stdout)["id"]
+    store = open_store(home.db_path, home.key_path)
+    with store.session() as db:  # a session a killed process left open
+        killed = CoachSession(patient_id=pid)
+        db.add(killed)
+        db.flush()
+        db.add(Turn(session_id=killed.id, idx=0, role="patient", text="My weight was 82 kg on Sunday."))
+        killed_id = killed.id
+    os.environ.update(COACH_NOTES_AFTER_SESSION="background", COACH_NOTES_WRITER="extractive")
+    try:
+        out = run("chat", "--patient", str(pid), "--model", "smollm2-135m",
+                  stdin="I did 6,000 steps on Monday.\n").stdout
+    finally:
+        del os.environ["COACH_NOTES_AFTER_SESSION"], os.environ["COACH_NOTES_WRITER"]
+    assert "being written in the background" in out  # and chat returned without waiting for it
+    deadline, notes = time.time() + 300, []
+    while len(notes) < 2 and time.time() < deadline:
+        time.sleep(2)
+        with store.session() as db:
+            notes = [(n.session_id, [s.text for s in n.statements]) for n in db.query(Note).order_by(Note.id)]
+    log = note_log(home).read_text()
+    store.close()
+    assert len(notes) == 2, log
+    assert notes[0][0] == killed_id and any("82 kg" in s for s in notes[0][1])
+    assert any("6,000" in s for s in notes[1][1]), notes
+    assert "Traceback" not in log
+    # nothing left to do, and saying so is not an error
+    assert "every ended session has a note" in run("notes", "make", "--patient", str(pid)).stdout
+
+
 def test_models_and_doctor_json(home: Settings) -> None:
     rows = json.loads(run("models", "--list", "--json").stdout)
     assert {r["name"] for r in rows} >= {"qwen2.5-1.5b", "smollm2-135m", "whisper-base",

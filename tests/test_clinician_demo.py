@@ -11,7 +11,7 @@ from coach.config import Settings
 from coach.demo import SCRIPT, ensure_demo_patient
 from coach.store.accounts import authenticate
 from coach.store.clinical import Assignment, Note
-from coach.store.schema import CoachSession, Turn
+from coach.store.schema import CoachSession, Turn, utcnow
 from coach.web.demo import DEMO_CLINICIAN, clinician_demo
 
 
@@ -20,7 +20,7 @@ def test_demo_clinician_notes_and_sign_in(home: Settings) -> None:
     context = Context(home)
     with context.store.session() as db:
         patient = ensure_demo_patient(db)
-        session = CoachSession(patient_id=patient.id)
+        session = CoachSession(patient_id=patient.id, ended_at=utcnow())  # the demo ends its sessions first
         db.add(session)
         db.flush()
         for i, line in enumerate(SCRIPT[:2]):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from coach.notes.make import NoteError, make_note
-from coach.notes.service import ended_sessions_without_note, sessions_without_note
+from coach.notes.service import sessions_without_note
 from coach.store import CoachSession, Patient, open_store
 from coach.store.schema import utcnow
 
@@ -23,7 +23,7 @@ def test_memory_sessions_get_no_clinical_note(tmp_path: Path) -> None:
         db.add_all([coaching, memory])
         db.flush()
         assert sessions_without_note(db, patient.id) == [coaching.id]
-        assert ended_sessions_without_note(db) == [coaching.id]
+        assert sessions_without_note(db) == [coaching.id]
         with pytest.raises(NoteError, match="memory session"):
             make_note(db, memory.id, None)
     store.close()

@@ -192,6 +192,34 @@ def test_notes_make_and_fhir_export_commands(home: Settings, tmp_path: Path) -> 
     assert missing.exit_code != 0 and "no patient with id 99" in str(missing.exception)
 
 
+def _bundle(doc: dict[str, object]) -> dict[str, object]:
+    patient = {"resourceType": "Patient", "id": "p1", "name": [{"text": "Ann"}]}
+    return {"resourceType": "Bundle", "type": "collection", "entry": [
+        {"fullUrl": "urn:uuid:6f1c3c1e-8d2b-4a53-9b7e-0c5d7e3a9f11", "resource": patient},
+        {"fullUrl": "urn:uuid:6f1c3c1e-8d2b-4a53-9b7e-0c5d7e3a9f12", "resource": doc}]}
+
+
+def test_fhir_bundles_are_checked_against_r4_4_0_1() -> None:
+    from coach.notes.fhir import FhirError, validate
+
+    doc = {"resourceType": "DocumentReference", "id": "n1", "status": "current",
+           "subject": {"reference": "urn:uuid:6f1c3c1e-8d2b-4a53-9b7e-0c5d7e3a9f11"},
+           "content": [{"attachment": {"contentType": "text/plain", "data": "bm90ZQ=="}}],
+           "context": {"period": {"start": "2026-12-01T10:00:00+00:00"}}}
+    validate(_bundle(doc))
+    # R5 made context a list of references; in R4 it is one element
+    with pytest.raises(FhirError, match=r"R4 \(4\.0\.1\): entry\.1\.resource\.context\.0: Superfluous entry"):
+        validate(_bundle({**doc, "context": [{"reference": "Encounter/1"}]}))
+    # `version` is new in R5: not an R4 element
+    with pytest.raises(FhirError, match=r"R4 \(4\.0\.1\).*version"):
+        validate(_bundle({**doc, "version": "2"}))
+    # content is required (1..*)
+    with pytest.raises(FhirError, match="content"):
+        validate(_bundle({k: v for k, v in doc.items() if k != "content"}))
+    with pytest.raises(FhirError, match="period"):
+        validate(_bundle({**doc, "context": {"period": {"start": "yesterday"}}}))
+
+
 @pytest.mark.parametrize("text", ["10,000 steps is my goal.", "I take two sugars in my tea.",
                                   "I lost 5 pounds since June."])
 def test_targets_food_and_changes_are_not_readings(text: str) -> None:

@@ -242,6 +242,13 @@ def test_fhir_bundle_is_valid_r4(world: World) -> None:
               and e.resource.code.coding[0].code == "85354-9")
     assert [c.code.coding[0].code for c in bp.component] == ["8480-6", "8462-4"]
     assert [c.valueQuantity.value for c in bp.component] == [142, 88]
+    # the same bundle read by models generated from the FHIR 4.0.1 definitions
+    from fhirclient.models.bundle import Bundle as R4Bundle
+
+    r4 = R4Bundle(response.json(), strict=True)
+    assert sorted(e.resource.resource_type for e in r4.entry) == [
+        "DocumentReference", "Observation", "Observation", "Patient"]
+    assert response.json()["meta"]["tag"][0]["code"] == "4.0.1"
 
 
 def test_admin_manages_accounts_and_clinicians_cannot(world: World) -> None:

@@ -168,6 +168,7 @@ def vr(
     from avatar.face import build_face
     from avatar.video import render_events
     from avatar.window import openxr_runtime
+    from coach.cli.chat import note_later
     from coach.conversation import Conversation
     from coach.voice.loop import VoiceLoop
     from coach.voice.playback import ClockPlayer, Player, SpeakerPlayer
@@ -236,6 +237,7 @@ def vr(
     finally:
         session.close()
         conv.close()
+        note_later(context, patient, quiet=as_json)
     if session.error is not None and not isinstance(session.error, KeyboardInterrupt):
         raise session.error
     frames = 0

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from coach.cli.context import Context
-from coach.cli.main import console
+from coach.cli.main import console, err_console
 from coach.conversation import Conversation
 from coach.grounding import NO_INFO_REPLY_ID
 from coach.safety import Category
@@ -77,6 +77,19 @@ def _open(ctx: typer.Context, patient: int, backend: str | None, model: str | No
                         knowledge=context.knowledge)
 
 
+def note_later(context: Context, patient_id: int, quiet: bool = False) -> None:
+    """After a conversation: the care team's note is written by a detached process."""
+    try:
+        log = context.write_notes_later(patient_id)
+    except OSError as exc:  # never lose the goodbye over paperwork; `notes make --pending` catches up
+        err_console.print(f"[yellow]the session note could not be started ({exc}); "
+                          "run `coach notes make --pending`[/]", highlight=False)
+        return
+    if log is not None and not quiet:
+        console.print(f"[dim]The note for the care team is being written in the background (log: {log}).[/]",
+                      highlight=False)
+
+
 def chat(
     ctx: typer.Context,
     patient: Annotated[int, typer.Option("--patient", "-p", help="Patient id.")],
@@ -103,6 +116,7 @@ def chat(
         run_conversation(conv, _lines(interactive), show_triage)
     finally:
         conv.close()
+        note_later(ctx.obj, patient)
 
 
 def demo(

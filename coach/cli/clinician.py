@@ -209,17 +209,22 @@ def audit_list(ctx: typer.Context, patient: Annotated[int | None, typer.Option("
 def notes_make(
     ctx: typer.Context,
     session: Annotated[list[int] | None, typer.Option("--session", "-s", help="Session id (repeat).")] = None,
-    patient: Annotated[int | None, typer.Option("--patient", "-p",
-                                                help="Every session of this patient without a note.")] = None,
+    patient: Annotated[int | None, typer.Option(
+        "--patient", "-p", help="Every ended session of this patient without a note.")] = None,
     pending: Annotated[bool, typer.Option(
         help="Every ended session without a note (e.g. from cron after clinic hours).")] = False,
-    writer: Annotated[str, typer.Option(
-        help="model (the configured language model) or extractive.")] = "model",
+    writer: Annotated[str | None, typer.Option(
+        help="model (the configured language model) or extractive; default: the notes_writer "
+        "setting.")] = None,
     model: Annotated[str | None, typer.Option(help="Bundled model name or path.")] = None,
     replace: Annotated[bool, typer.Option(help="Remake an existing, unreviewed note.")] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Write the checked note of a session: drafted, then every statement linked to turns.
+
+    The coach runs `coach notes make --patient ID` by itself, detached, when a conversation
+    ends (the notes_after_session setting). With --patient or --pending, a session that
+    cannot get a note (no turns) or that another writer noted first is skipped and said so.
 
     Examples:
 
@@ -227,22 +232,26 @@ def notes_make(
       coach notes make --patient 1 --writer extractive
       coach notes make --pending
     """
-    from coach.notes.make import make_note
-    from coach.notes.service import ended_sessions_without_note, open_embedder, sessions_without_note
+    from sqlalchemy.exc import IntegrityError
+
+    from coach.notes.make import NoteError, make_note
+    from coach.notes.service import open_embedder, sessions_without_note
     from coach.store import audit
     from coach.store.schema import CoachSession
 
+    writer = writer or ctx.obj.settings.notes_writer
     if writer not in ("model", "extractive"):
         fail("--writer must be model or extractive")
     context = ctx.obj.with_llm(llm_model=model)
     ids = list(session or [])
+    batch = patient is not None or pending
     with context.store.session() as db:
         if patient is not None:
-            ids += sessions_without_note(db, patient)
+            ids += [sid for sid in sessions_without_note(db, patient) if sid not in ids]
         if pending:
-            ids += [sid for sid in ended_sessions_without_note(db) if sid not in ids]
+            ids += [sid for sid in sessions_without_note(db) if sid not in ids]
     if not ids:
-        if pending:
+        if batch:
             console.print("every ended session has a note")
             return
         fail("nothing to do: give --session ID, --patient ID or --pending (see `coach patients show ID`)")
@@ -256,10 +265,20 @@ def notes_make(
 
     results = []
     for sid in ids:
-        with context.store.session() as db:
-            result = make_note(db, sid, embedder, factory if writer == "model" else None, replace)
-            owner = db.scalar(select(CoachSession.patient_id).where(CoachSession.id == sid))
-            audit.record(db, "cli", "make_note", patient_id=owner, target=f"note:{result.note_id}")
+        try:
+            with context.store.session() as db:
+                result = make_note(db, sid, embedder, factory if writer == "model" else None, replace)
+                owner = db.scalar(select(CoachSession.patient_id).where(CoachSession.id == sid))
+                audit.record(db, "cli", "make_note", patient_id=owner, target=f"note:{result.note_id}")
+        except (NoteError, IntegrityError) as exc:
+            if not batch or (session and sid in session):
+                raise
+            reason = str(exc) if isinstance(exc, NoteError) else "another writer stored its note first"
+            if as_json:
+                results.append({"session_id": sid, "skipped": reason})
+            else:
+                console.print(f"session {sid}: skipped ({reason})", highlight=False)
+            continue
         results.append({"session_id": sid, "note_id": result.note_id, "writer": result.writer,
                         "statements": len(result.shown), "dropped": len(result.dropped),
                         "readings": len(result.readings), "text": result.text()})
@@ -277,7 +296,7 @@ def export_fhir(
     out: Annotated[Path | None, typer.Option(
         "--out", "-o", help="Write to this file (default stdout).")] = None,
 ) -> None:
-    """Export a patient's notes and reported readings as a validated FHIR R4 (4.3.0) Bundle.
+    """Export a patient's notes and reported readings as a FHIR R4 (4.0.1) Bundle, validated.
 
     Examples:
 

@@ -77,6 +77,12 @@ class Context:
     def open_voice(self) -> Voice:
         return Voice(require(self.settings.models_dir, TTS_VOICE), self.settings.tts_rate)
 
+    def write_notes_later(self, patient_id: int) -> Path | None:
+        """Start the detached writer of the clinician's notes (see `coach.notes.after_session`)."""
+        from coach.notes.after_session import write_notes_later
+
+        return write_notes_later(self.settings, patient_id, self.config_file)
+
     def open_model(self) -> LanguageModel:
         return open_language_model(self.settings)
 

@@ -77,6 +77,7 @@ def talk(
       headset-client | coach talk -p 1 --pcm - --rate 48000 --out replies.wav --json
     """
     from avatar.voice import write_wav
+    from coach.cli.chat import note_later
     from coach.conversation import Conversation
     from coach.voice.turn import spoken_turn
 
@@ -94,12 +95,14 @@ def talk(
             _live(conv, transcriber, voice, mic, pcm, rate, channels, end_silence, ack, out, as_json)
         finally:
             conv.close()
+            note_later(context, patient, quiet=as_json)
         return
     assert out is not None
     try:
         turn = spoken_turn(conv, transcriber, voice, recording)
     finally:
         conv.close()
+        note_later(context, patient, quiet=as_json)
     seconds = write_wav(out, turn.sentences, voice.sample_rate)
     data = turn.timeline()
     if timeline is not None:

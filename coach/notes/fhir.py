@@ -1,9 +1,14 @@
 """FHIR export of a patient's notes and reported readings, validated before it leaves.
 
-Resources are built as plain JSON and validated with `fhir.resources` (8.x), whose
-`R4B` package is FHIR 4.3.0: the R4 line (the same Patient, DocumentReference,
-Observation and Bundle structure as 4.0.1 for the elements used here). The package's
-top-level modules are R5; they are not used.
+Resources are built as plain JSON and validated twice before they leave:
+- against FHIR R4 **4.0.1**, the release EHRs exchange, with `fhirclient`'s models
+  (SMART Health IT's classes generated from the 4.0.1 StructureDefinitions): every
+  element must exist in R4 with its R4 type and cardinality, required elements must be
+  present, dates must parse;
+- with `fhir.resources`' pydantic models of R4B (4.3.0, the same structure for the
+  resources used here), which add the primitive formats (ids, codes, URIs, instants).
+`fhir.resources` 6.x, the last line that models 4.0.1 itself, needs pydantic 1, which
+FastAPI cannot share a process with; hence the pair.
 
 Codes (LOINC, from loinc.org; categories from the FHIR and US Core code systems):
 - note: DocumentReference, type 11506-3 "Progress note", category `clinical-note`
@@ -19,6 +24,7 @@ to the note it came with (`derivedFrom`).
 from __future__ import annotations
 
 import base64
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -34,7 +40,7 @@ LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
 OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
 DOC_CATEGORY = "http://hl7.org/fhir/us/core/CodeSystem/us-core-documentreference-category"
-FHIR_VERSION = "4.3.0"
+FHIR_VERSION = "4.0.1"
 
 _NS = uuid.UUID("6f1c3c1e-8d2b-4a53-9b7e-0c5d7e3a9f10")
 """Stable ids: exporting twice gives the same resource ids, so a receiver can de-duplicate."""
@@ -171,10 +177,36 @@ def patient_bundle(db: Session, patient_id: int) -> dict[str, Any]:
 
 
 def validate(bundle: dict[str, Any]) -> None:
-    """Parse with the R4B models; any structural error becomes a FhirError naming it."""
+    """Check against R4 (4.0.1) structure and R4B primitive formats; errors name the element."""
+    _validate_r4(bundle)
     from fhir.resources.R4B.bundle import Bundle
 
     try:
         Bundle.model_validate(bundle)
     except Exception as exc:  # pydantic's ValidationError and fhir-core's own errors
         raise FhirError(f"the FHIR bundle did not validate: {exc}") from exc
+
+
+def _validate_r4(bundle: dict[str, Any]) -> None:
+    from fhirclient.models.bundle import Bundle
+    from fhirclient.models.fhirabstractbase import FHIRValidationError
+
+    try:
+        # Entries are parsed as their own resource types; serialising checks required elements.
+        Bundle(bundle, strict=True).as_json()
+    except FHIRValidationError as exc:
+        problems = "; ".join(_problems(exc))
+        raise FhirError(f"the FHIR bundle is not valid FHIR R4 (4.0.1): {problems}") from exc
+    except Exception as exc:  # fhirclient raises plain errors for unknown resource types
+        raise FhirError(f"the FHIR bundle is not valid FHIR R4 (4.0.1): {exc}") from exc
+
+
+def _problems(error: Exception, path: str = "") -> list[str]:
+    """fhirclient nests one error per level; flatten to `entry.1.resource.context: what`."""
+    from fhirclient.models.fhirabstractbase import FHIRValidationError
+
+    if not isinstance(error, FHIRValidationError):
+        text = re.sub(r" (?:(?:in data )?for|on) <[^>]*>", "", str(error).strip("'\""))
+        return [f"{path or 'Bundle'}: {text}"]
+    here = ".".join(p for p in (path, error.path or "") if p and p != "{root}")
+    return [line for inner in error.errors for line in _problems(inner, here)]

@@ -19,17 +19,15 @@ def open_embedder(settings: Settings) -> Embedder:
     return Embedder(require(settings.models_dir, NOTE_EMBEDDER))
 
 
-def sessions_without_note(db: Session, patient_id: int) -> list[int]:
-    noted = select(Note.session_id)
-    return list(db.scalars(select(CoachSession.id).where(CoachSession.patient_id == patient_id,
-                                                         CoachSession.kind != "memory",
-                                                         CoachSession.id.not_in(noted))
-                           .order_by(CoachSession.id)))
+def sessions_without_note(db: Session, patient_id: int | None = None) -> list[int]:
+    """Ended coaching sessions still waiting for a note, of one patient or of all.
 
-
-def ended_sessions_without_note(db: Session) -> list[int]:
+    An open session is unfinished, and a memory session never gets a clinical note.
+    """
     noted = select(Note.session_id)
-    return list(db.scalars(select(CoachSession.id).where(CoachSession.ended_at.is_not(None),
-                                                         CoachSession.kind != "memory",
-                                                         CoachSession.id.not_in(noted))
-                           .order_by(CoachSession.id)))
+    query = select(CoachSession.id).where(CoachSession.ended_at.is_not(None), CoachSession.kind != "memory",
+                                          CoachSession.id.not_in(noted))
+    if patient_id is not None:
+        query = query.where(CoachSession.patient_id == patient_id)
+    return list(db.scalars(query.order_by(CoachSession.id)))
+

@@ -478,7 +478,7 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
 
     @app.get("/api/patients/{patient_id}/fhir", tags=["fhir"])
     def api_fhir(signed: Signed, patient_id: int) -> Response:
-        """A FHIR R4 (4.3.0, R4B) Bundle: the patient, a DocumentReference per note, an
+        """A FHIR R4 (4.0.1) Bundle: the patient, a DocumentReference per note, an
         Observation per reported reading."""
         from coach.notes.fhir import patient_bundle
 
