@@ -8,6 +8,7 @@ the head pose from the runtime moves the views and turns the avatar's gaze.
 
 from __future__ import annotations
 
+import ctypes
 import math
 import os
 import time
@@ -62,6 +63,41 @@ class EyeImage:
     image: NDArray[np.uint8]
     view_proj: NDArray[np.float64]
     weights: dict[str, float] = field(default_factory=dict)
+    display_lead: float = 0.0
+    """Seconds from drawing this frame to its predicted display time (see `DisplayClock`)."""
+    lead_measured: bool = False
+    """True when the lead came from the runtime's clock, False when one display period was assumed."""
+
+
+class DisplayClock:
+    """How far ahead of now a frame will reach the eyes, by the runtime's own clock.
+
+    The mouth must be posed for the moment the frame is seen, not the moment it is drawn:
+    with a frame or two in flight that is 10-40 ms, most of the 45 ms lip-sync budget.
+    `XR_KHR_convert_timespec_time` gives the runtime's "now" to subtract from the frame's
+    predicted display time; a runtime without it gets one display period as the estimate.
+    """
+
+    EXTENSION = "XR_KHR_convert_timespec_time"
+
+    def __init__(self, xr: Any, instance: Any) -> None:
+        self._xr, self._instance, self._convert = xr, instance, None
+        try:
+            self._convert = ctypes.cast(xr.get_instance_proc_addr(instance, "xrConvertTimespecTimeToTimeKHR"),
+                                        xr.PFN_xrConvertTimespecTimeToTimeKHR)
+        except Exception:  # not enabled or not offered: fall back to the display period
+            self._convert = None
+
+    def lead(self, frame_state: Any) -> tuple[float, bool]:
+        """(seconds until this frame is displayed, whether the runtime's clock said so)."""
+        if self._convert is not None:
+            ns = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+            spec = self._xr.timespec(ns // 1_000_000_000, ns % 1_000_000_000)
+            now = self._xr.Time()
+            if self._convert(self._instance, ctypes.byref(spec), ctypes.byref(now)) >= 0:
+                lead = (int(frame_state.predicted_display_time) - int(now.value)) / 1e9
+                return min(max(lead, 0.0), 0.25), True
+        return int(frame_state.predicted_display_period) / 1e9, False
 
 
 def run_headset(model: AvatarModel, frames: int = 0,
@@ -72,8 +108,9 @@ def run_headset(model: AvatarModel, frames: int = 0,
     """Run the session for `frames` frames (0: until the runtime ends it or `until()` is true).
 
     With `epoch` (a perf_counter() reading) the render clock is perf_counter() - epoch,
-    the clock whoever fills `events` places speech on; without it, the runtime's
-    predicted display time from the first frame.
+    the clock whoever fills `events` places speech on, plus the frame's lead to its
+    predicted display time; without it, the runtime's predicted display time from the
+    first frame.
 
     `weights_for(frame, seconds)` may override the animator's morph weights (tests
     pin a viseme); frames for which `capture(frame)` is true are read back, both eyes.
@@ -91,10 +128,14 @@ def run_headset(model: AvatarModel, frames: int = 0,
     captured: list[EyeImage] = []
     try:
         provider = EGLOffscreenContextProvider()
+        extensions = [xr.KHR_OPENGL_ENABLE_EXTENSION_NAME, xr.MNDX_EGL_ENABLE_EXTENSION_NAME]
+        offered = {p.extension_name.decode() if isinstance(p.extension_name, bytes) else p.extension_name
+                   for p in xr.enumerate_instance_extension_properties()}
+        if DisplayClock.EXTENSION in offered:
+            extensions.append(DisplayClock.EXTENSION)
         context = ContextObject(
             context_provider=provider,
-            instance_create_info=xr.InstanceCreateInfo(enabled_extension_names=[
-                xr.KHR_OPENGL_ENABLE_EXTENSION_NAME, xr.MNDX_EGL_ENABLE_EXTENSION_NAME]),
+            instance_create_info=xr.InstanceCreateInfo(enabled_extension_names=extensions),
             reference_space_create_info=xr.ReferenceSpaceCreateInfo(
                 reference_space_type=xr.ReferenceSpaceType.LOCAL),
         )
@@ -103,12 +144,14 @@ def run_headset(model: AvatarModel, frames: int = 0,
             ctx = moderngl.create_context(require=330)
             renderer = Renderer(model, 0, 0, ctx=ctx)
             caption = CaptionLayer(ctx)
+            clock = DisplayClock(xr, context.instance)
             start: int | None = None
             origin: NDArray[np.float64] | None = None
             for count, frame_state in enumerate(context.frame_loop()):
                 t_ns = int(frame_state.predicted_display_time)
                 start = t_ns if start is None else start
-                seconds = (t_ns - start) / 1e9 if epoch is None else time.perf_counter() - epoch
+                lead, measured = clock.lead(frame_state)
+                seconds = (t_ns - start) / 1e9 if epoch is None else time.perf_counter() - epoch + lead
                 if events is not None:
                     anim.push(events.drain())
                 frame: Frame | None = None
@@ -132,7 +175,8 @@ def run_headset(model: AvatarModel, frames: int = 0,
                     if capture is not None and capture(count):
                         data = fbo.read(viewport=(0, 0, w, h), components=3, alignment=1)
                         image = np.frombuffer(data, dtype=np.uint8).reshape(h, w, 3)[::-1].copy()
-                        captured.append(EyeImage(eye, image, projection @ view_m, dict(frame.weights)))
+                        captured.append(EyeImage(eye, image, projection @ view_m, dict(frame.weights),
+                                                 lead, measured))
                 if (frames and count + 1 >= frames) or (until is not None and until()):
                     break
     except HeadsetError:

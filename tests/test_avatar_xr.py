@@ -100,3 +100,13 @@ def test_caption_floats_below_the_face_in_both_eyes(eyes: dict[str, np.ndarray])
         panel = (pixels.max(axis=1) < 110) & (np.abs(pixels[:, 0] - pixels[:, 2]) < 25)  # dark grey
         text = pixels.min(axis=1) > 225  # near-white letters
         assert panel.sum() > 30 and text.sum() > 5, "no caption under the avatar"
+
+
+def test_frames_are_posed_for_their_predicted_display_time(eyes: dict[str, np.ndarray]) -> None:
+    leads = [eyes[name] for name in eyes if name.startswith("lead_")]
+    assert leads
+    for lead, measured in leads:
+        # Monado offers XR_KHR_convert_timespec_time: the lead is read off its clock, and a
+        # frame is seen within a few display periods (the null compositor paces at about 20 Hz)
+        assert measured == 1.0
+        assert 0.0 < lead < 0.25, lead

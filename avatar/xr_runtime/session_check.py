@@ -44,6 +44,7 @@ def main(out: Path) -> None:
         arrays[f"box_{k}"] = np.asarray(mouth_box(Pose(), w, eye.view_proj, h))
         arrays[f"meta_{k}"] = np.asarray([eye.eye, 1 if viseme == "aa" else 0])
         arrays[f"view_proj_{k}"] = eye.view_proj
+        arrays[f"lead_{k}"] = np.asarray([eye.display_lead, 1.0 if eye.lead_measured else 0.0])
     np.savez_compressed(out / "eyes.npz", **arrays)  # type: ignore[arg-type]
     print(f"captured {len(eyes)} eye images -> {out / 'eyes.npz'}")
 
