@@ -44,8 +44,9 @@ def bench_llm(
 def bench_triage(
     ctx: typer.Context,
     split: Annotated[str, typer.Option(
-        help="test (sealed, the figure to quote), long (sealed, spoken-length), blind and blind2 (sealed, "
-        "each by another author who never saw the training data), dev or dev-long."
+        help="test (sealed, the figure to quote), long (sealed, spoken-length), blind, blind2 and short "
+        "(sealed, each by another author who never saw the training data; short: 1-12 word messages "
+        "such as closings), dev or dev-long."
     )] = "test",
     show_errors: Annotated[bool, typer.Option(help="List misclassified messages (dev only).")] = False,
     as_json: JsonOpt = False,
@@ -60,15 +61,16 @@ def bench_triage(
       coach bench triage --json
       coach bench triage --split long
       coach bench triage --split blind
+      coach bench triage --split short     # closings and short answers beside short crises
       coach bench triage --split dev --show-errors
     """
     from coach.bench.triage import run_triage_bench
-    from coach.safety.dataset import BLIND, BLIND2, DEV, DEV_LONG, TEST, TEST_LONG
+    from coach.safety.dataset import BLIND, BLIND2, BLIND_SHORT, DEV, DEV_LONG, TEST, TEST_LONG
 
-    splits = {"test": TEST, "long": TEST_LONG, "blind": BLIND, "blind2": BLIND2,
+    splits = {"test": TEST, "long": TEST_LONG, "blind": BLIND, "blind2": BLIND2, "short": BLIND_SHORT,
               "dev": DEV, "dev-long": DEV_LONG}
     if split not in splits:
-        fail("--split must be test, long, blind, blind2, dev or dev-long")
+        fail("--split must be test, long, blind, blind2, short, dev or dev-long")
     result = run_triage_bench(ctx.obj.triage, splits[split])
     if not split.startswith("dev"):
         # The test split stays sealed: nobody tunes on its individual mistakes.

@@ -27,6 +27,10 @@ nearest thing we have to the unknown messages real patients will send."""
 BLIND2 = DATA / "triage_blind2.jsonl"
 """Sealed, by a third author who saw neither the training data nor the other splits;
 written after the check-in band was designed and first scored with it."""
+BLIND_SHORT = DATA / "triage_blind_short.jsonl"
+"""Sealed, by a fourth author who saw no project data: short messages (1-12 words) as said
+mid-conversation or at its end (closings, short answers, idioms) beside short crises and
+emergencies, written when short closings were found to raise crisis alarms."""
 
 
 def train_files() -> list[Path]:
