@@ -42,8 +42,12 @@ from coach.store.db import Store
 from coach.store.schema import CoachSession, Flag, Goal, Patient, Turn
 from knowledge.retriever import QueryError
 
-HISTORY_TURNS = 12
-"""Earlier turns of this session sent with each request; older ones live in the summary."""
+HISTORY_MIN, HISTORY_STEP = 6, 6
+"""Earlier turns of this session sent with each request: from 6 to 11 of them (older ones
+live in the summary). The window's start moves 6 turns at a time, not one turn at a time:
+consecutive prompts then share their beginning, which the model has cached (the last
+reply is read into it while the patient listens), where a sliding window would make every
+turn of a longer session re-read its whole history."""
 
 MAX_SENTENCES = 4
 """A reply is spoken aloud: past four sentences a listener loses the thread, and the
@@ -181,12 +185,12 @@ class Conversation:
 
     def _history(self) -> list[Message]:
         with self.store.session() as db:
-            turns = db.scalars(
-                select(Turn).where(Turn.session_id == self.session_id)
-                .order_by(Turn.idx.desc()).limit(HISTORY_TURNS)
-            ).all()
-        return [Message("user" if t.role == "patient" else "assistant", t.text)
-                for t in reversed(turns)]
+            total = db.scalar(select(func.count()).select_from(Turn)
+                              .where(Turn.session_id == self.session_id)) or 0
+            start = max(0, (total - HISTORY_MIN) // HISTORY_STEP * HISTORY_STEP)
+            turns = db.scalars(select(Turn).where(Turn.session_id == self.session_id)
+                               .order_by(Turn.idx).offset(start)).all()
+        return [Message("user" if t.role == "patient" else "assistant", t.text) for t in turns]
 
     def reply(self, text: str, cancel: threading.Event | None = None) -> Iterator[str]:
         """Yield the coach's reply sentence by sentence; `self.last` says what happened.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from sqlalchemy import select
 
@@ -166,5 +168,24 @@ def test_warm_up_failure_surfaces_when_the_model_is_needed(home: Settings, triag
     conv = Conversation(store, pid, triage, broken, GenerationOptions(), warm=True)
     with pytest.raises(LLMError, match="coach models"):
         list(conv.reply("hello there"))
+    conv.close()
+    store.close()
+
+
+def test_history_window_moves_in_steps_so_prompts_share_their_start(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    store, pid = _setup(home)
+    model = ScriptedModel(["Lovely to hear. "])
+    conv = Conversation(store, pid, triage, lambda: model, GenerationOptions(), warm=True)
+    for n in range(10):
+        list(conv.reply(f"I did {n + 2} rows of weeding today"))
+        conv.wait_ready()
+        # what is read while the patient listens is exactly where the next prompt starts
+        if n < 9:
+            listened = model.prefilled
+    histories = [prompt[1:] for prompt in model.seen]
+    assert all(1 <= len(h) <= 11 for h in histories)
+    assert model.seen[-1][:len(listened)] == listened
+    moved = sum(1 for a, b in itertools.pairwise(histories) if b[:len(a)] != a)
+    assert moved <= 2  # the window's start moved in steps of six turns, not at every exchange
     conv.close()
     store.close()
