@@ -251,3 +251,17 @@ def test_a_figure_must_mean_the_same_in_the_turn(embedder) -> None:  # type: ign
     ])
     assert [(c.verified, c.reason) for c in checked] == [
         (False, "numbers"), (True, ""), (False, "numbers"), (True, "")]
+
+
+def test_a_question_about_a_medicine_never_becomes_an_instruction(embedder) -> None:  # type: ignore[no-untyped-def]
+    """Seen in `make demo` with the 1.5B model: the patient's question became a plan."""
+    turns = [TranscriptTurn(1, 0, "patient", "Should I take an extra metformin if I have a big dinner?"),
+             TranscriptTurn(2, 1, "patient", "I took my amlodipine every morning this week.")]
+    checked = Evidence(turns, embedder).check([
+        DraftStatement("plan", "Patient should take an extra metformin if he has a big dinner"),
+        DraftStatement("plan", "Patient may need to stop taking the amlodipine tablets"),
+        DraftStatement("subjective", 'Asked: "Should I take an extra metformin if I have a big dinner?"'),
+        DraftStatement("subjective", "Patient took amlodipine every morning this week"),
+    ])
+    assert [c.verified for c in checked] == [False, False, True, True]
+    assert checked[0].reason == "medicine instruction"  # no dose figure, so the output check let it by

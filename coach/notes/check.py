@@ -43,6 +43,16 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _DIAGNOSIS_WORDS = re.compile(r"\b(?:diagnos\w*|indicative of|consistent with|suggests? (?:a|an)\b|"
                               r"likely (?:has|have)|suffers? from|uncontrolled|non-?compliant)\b",
                               re.IGNORECASE)
+_MEDICINE_INSTRUCTION = re.compile(
+    r"\b(?:should|must|needs? to|has to|have to|ought to|can|could|may|might|is to|are to|advised to|"
+    r"told to)\s+(?:\w+\s+){0,2}?(?:take|skip|stop|double|increase|decrease|reduce|lower|raise|change|"
+    r"switch|start|cut|halve|miss)\b[^.;]*\b(?:extra|double|doses?|tablets?|pills?|capsules?|medicines?|"
+    r"medications?|insulin|mg|units?|metformin|statins?|inhalers?|[a-z]+(?:pril|sartan|olol|dipine|"
+    r"formin|gliptin|gliflozin|statin|semide|thiazide))\b",
+    re.IGNORECASE)
+"""A statement telling the patient to take, skip or change a medicine: the model writer has
+turned a patient's question ("Should I take an extra metformin?") into one. The question
+itself reaches the note in the patient's own words."""
 
 
 _UNITS = {w: n for n, w in enumerate((
@@ -156,6 +166,8 @@ class Evidence:
         if not quoted and (not verdict.ok or _DIAGNOSIS_WORDS.search(text)):
             return CheckedStatement(draft.section, draft.text, [], 0.0, False,
                                     verdict.reason or "diagnosis")
+        if not quoted and _MEDICINE_INSTRUCTION.search(text):
+            return CheckedStatement(draft.section, draft.text, [], 0.0, False, "medicine instruction")
         words, nums, negated = content_words(text), numbers(text), bool(_NEGATION.search(text))
         patient_only = draft.section in ("subjective", "readings")
         per_turn: dict[int, float] = {}
