@@ -63,6 +63,9 @@ def test_rules_stay_quiet_on_idioms_and_benign(text: str) -> None:
         "It sounds like you have an infection.",
         "You probably have diabetes.",
         "Take an extra tablet tonight.",
+        # seen from the 1.5B model in `make demo`: timing a named medicine for a symptom
+        "You might also want to try taking your metformin before you walk to see if it helps the pain.",
+        "Take your lisinopril in the morning instead.",
     ],
 )
 def test_output_check_blocks_doses_and_diagnoses(sentence: str) -> None:
@@ -75,6 +78,8 @@ def test_output_check_blocks_doses_and_diagnoses(sentence: str) -> None:
         "A ten minute walk after lunch is a great start.",
         "Take an extra walk today if you feel up to it.",
         "Keep taking your tablets as prescribed, and ask your pharmacist if you're unsure.",
+        "Taking your evening tablets at the same time every day can help.",
+        "A pill organiser can help you remember your tablets.",
         "Aim for 7000 steps a day.",
         "How did that feel?",
     ],

@@ -45,7 +45,8 @@ _DIAGNOSIS_WORDS = re.compile(r"\b(?:diagnos\w*|indicative of|consistent with|su
                               re.IGNORECASE)
 _MEDICINE_INSTRUCTION = re.compile(
     r"\b(?:should|must|needs? to|has to|have to|ought to|can|could|may|might|is to|are to|advised to|"
-    r"told to)\s+(?:\w+\s+){0,2}?(?:take|skip|stop|double|increase|decrease|reduce|lower|raise|change|"
+    r"told to|agreed to|agrees to|plans? to|planned to|decided to|will|wants? to|try|trying)\s+"
+    r"(?:\w+\s+){0,2}?(?:take|skip|stop|double|increase|decrease|reduce|lower|raise|change|"
     r"switch|start|cut|halve|miss)\b[^.;]*\b(?:extra|double|doses?|tablets?|pills?|capsules?|medicines?|"
     r"medications?|insulin|mg|units?|metformin|statins?|inhalers?|[a-z]+(?:pril|sartan|olol|dipine|"
     r"formin|gliptin|gliflozin|statin|semide|thiazide))\b",
