@@ -80,6 +80,7 @@ def test_output_check_blocks_doses_and_diagnoses(sentence: str) -> None:
         "Keep taking your tablets as prescribed, and ask your pharmacist if you're unsure.",
         "Taking your evening tablets at the same time every day can help.",
         "A pill organiser can help you remember your tablets.",
+        "Use your inhalers as prescribed, even when you feel well.",
         "Aim for 7000 steps a day.",
         "How did that feel?",
     ],

@@ -42,7 +42,7 @@ DOSE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         # taking a medicine for a purpose or at a time the coach chose ("try taking your
         # metformin before you walk to ease the pain"): a change only the care team can make
         rf"\b(?:take|taking|use|using)\s+(?:your\s+|the\s+|some\s+|an?\s+|more\s+)?(?:\w+\s+)?{_DRUG}\b"
-        r"[^.!?]{0,40}\b(?:before|after|earlier|later|instead|when|for\s+(?:the|your|this)|"
+        r"[^.!?]{0,40}\b(?:before|after|earlier|later|instead|for\s+(?:the|your|this)|"
         r"to\s+(?:help|relieve|ease|reduce|treat|stop|prevent|manage|lower|control))\b",
     )
 )
