@@ -261,8 +261,9 @@ def test_a_question_about_a_medicine_never_becomes_an_instruction(embedder) -> N
         DraftStatement("plan", "Patient should take an extra metformin if he has a big dinner"),
         DraftStatement("plan", "Patient may need to stop taking the amlodipine tablets"),
         DraftStatement("plan", "Patient agreed to take an extra metformin before walking"),
+        DraftStatement("plan", "Patient will stay hydrated and take an extra metformin after a big dinner"),
         DraftStatement("subjective", 'Asked: "Should I take an extra metformin if I have a big dinner?"'),
         DraftStatement("subjective", "Patient took amlodipine every morning this week"),
     ])
-    assert [c.verified for c in checked] == [False, False, False, True, True]
+    assert [c.verified for c in checked] == [False, False, False, False, True, True]
     assert checked[0].reason == "medicine instruction"  # no dose figure, so the output check let it by

@@ -44,16 +44,16 @@ _DIAGNOSIS_WORDS = re.compile(r"\b(?:diagnos\w*|indicative of|consistent with|su
                               r"likely (?:has|have)|suffers? from|uncontrolled|non-?compliant)\b",
                               re.IGNORECASE)
 _MEDICINE_INSTRUCTION = re.compile(
-    r"\b(?:should|must|needs? to|has to|have to|ought to|can|could|may|might|is to|are to|advised to|"
-    r"told to|agreed to|agrees to|plans? to|planned to|decided to|will|wants? to|try|trying)\s+"
-    r"(?:\w+\s+){0,2}?(?:take|skip|stop|double|increase|decrease|reduce|lower|raise|change|"
-    r"switch|start|cut|halve|miss)\b[^.;]*\b(?:extra|double|doses?|tablets?|pills?|capsules?|medicines?|"
-    r"medications?|insulin|mg|units?|metformin|statins?|inhalers?|[a-z]+(?:pril|sartan|olol|dipine|"
-    r"formin|gliptin|gliflozin|statin|semide|thiazide))\b",
+    r"\b(?:take|taking|skip|skipping|stop|stopping|double|doubling|increase|decrease|reduce|lower|raise|"
+    r"change|switch|start|starting|cut|halve)\b[^.;]*\b(?:extra|double|doses?|tablets?|pills?|capsules?|"
+    r"medicines?|medications?|insulin|mg|units?|metformin|statins?|inhalers?|[a-z]+(?:pril|sartan|olol|"
+    r"dipine|formin|gliptin|gliflozin|statin|semide|thiazide))\b",
     re.IGNORECASE)
-"""A statement telling the patient to take, skip or change a medicine: the model writer has
-turned a patient's question ("Should I take an extra metformin?") into one. The question
-itself reaches the note in the patient's own words."""
+"""A drafted statement about taking, skipping or changing a medicine. The model writer has
+turned a patient's question ("Should I take an extra metformin?") into a plan ("will stay
+hydrated and take an extra metformin"), so no paraphrase of medicine-taking is trusted: the
+patient's own words about it reach the note quoted instead, and a missed dose is found
+deterministically (`missed_medication`)."""
 
 
 _UNITS = {w: n for n, w in enumerate((
