@@ -81,10 +81,10 @@ class DisplayClock:
     EXTENSION = "XR_KHR_convert_timespec_time"
 
     def __init__(self, xr: Any, instance: Any) -> None:
-        self._xr, self._instance, self._convert = xr, instance, None
+        self._xr, self._instance = xr, instance
         try:
-            self._convert = ctypes.cast(xr.get_instance_proc_addr(instance, "xrConvertTimespecTimeToTimeKHR"),
-                                        xr.PFN_xrConvertTimespecTimeToTimeKHR)
+            address = xr.get_instance_proc_addr(instance, "xrConvertTimespecTimeToTimeKHR")
+            self._convert: Any = ctypes.cast(address, xr.PFN_xrConvertTimespecTimeToTimeKHR)
         except Exception:  # not enabled or not offered: fall back to the display period
             self._convert = None
 

@@ -18,8 +18,6 @@ from pathlib import Path
 
 from coach.config import Settings
 
-MODES = ("background", "off")
-
 
 def note_log(settings: Settings) -> Path:
     return settings.home / "logs" / "notes.log"

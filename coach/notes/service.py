@@ -30,4 +30,3 @@ def sessions_without_note(db: Session, patient_id: int | None = None) -> list[in
     if patient_id is not None:
         query = query.where(CoachSession.patient_id == patient_id)
     return list(db.scalars(query.order_by(CoachSession.id)))
-

@@ -19,8 +19,8 @@ SAFE_REPLACEMENT = (
 _UNIT = r"(?:mg|milligrams?|mcg|micrograms?|g|grams?|ml|millilit(?:er|re)s?|units?|iu|tablets?|pills?|"\
         r"capsules?|puffs?|doses?|drops?|tabs?)"
 _MED_WORD = r"(?:dose|dosage|medication|medicine|meds|tablets?|pills?|insulin|inhaler|prescription)"
-_DRUG = (r"(?:dose|dosage|medications?|medicines?|meds|tablets?|pills?|capsules?|insulin|inhalers?|"
-         r"metformin|aspirin|ibuprofen|paracetamol|acetaminophen|naproxen|warfarin|digoxin|"
+MEDICINE = (r"(?:dose|dosage|medications?|medicines?|meds|tablets?|pills?|capsules?|insulin|inhalers?|"
+         r"metformin|statins?|aspirin|ibuprofen|paracetamol|acetaminophen|naproxen|warfarin|digoxin|"
          r"levothyroxine|\w+(?:pril|sartan|olol|dipine|formin|gliptin|gliflozin|glutide|statin|semide|"
          r"thiazide|azepam|oxetine|profen))")
 """Medicine words and the endings of common drug names (ACE inhibitors, ARBs, beta blockers,
@@ -41,7 +41,7 @@ DOSE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
         r"\bstart\s+taking\s+\w+",
         # taking a medicine for a purpose or at a time the coach chose ("try taking your
         # metformin before you walk to ease the pain"): a change only the care team can make
-        rf"\b(?:take|taking|use|using)\s+(?:your\s+|the\s+|some\s+|an?\s+|more\s+)?(?:\w+\s+)?{_DRUG}\b"
+        rf"\b(?:take|taking|use|using)\s+(?:your\s+|the\s+|some\s+|an?\s+|more\s+)?(?:\w+\s+)?{MEDICINE}\b"
         r"[^.!?]{0,40}\b(?:before|after|earlier|later|instead|for\s+(?:the|your|this)|"
         r"to\s+(?:help|relieve|ease|reduce|treat|stop|prevent|manage|lower|control))\b",
     )
