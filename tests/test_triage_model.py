@@ -77,3 +77,19 @@ def test_alarming_sentence_buried_in_a_long_message(triage) -> None:  # type: ig
         "My husband took loads of photos. Then we went for fish and chips and I had a nap."
     )
     assert triage(long_fine).category is Category.NONE
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("No, nothing more to add. Cheers.", Category.NONE),
+        ("I'm all finished, speak next week.", Category.NONE),
+        ("Nope, that's the lot.", Category.NONE),
+        ("That's it. Goodbye everyone, I won't be here tomorrow.", Category.CRISIS),
+        ("I'm finished. I've got the pills ready.", Category.CRISIS),
+    ],
+)
+def test_closing_a_chat_is_not_a_farewell_to_life(triage, text: str, category: Category) -> None:  # type: ignore[no-untyped-def]
+    # The end of every session: "nothing else" used to read as a goodbye and got the crisis
+    # reply. Closings must pass, while a short goodbye to life, worded alike, must not.
+    assert triage(text).category is category

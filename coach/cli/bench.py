@@ -46,7 +46,7 @@ def bench_triage(
     split: Annotated[str, typer.Option(
         help="test (sealed, the figure to quote), long (sealed, spoken-length), blind, blind2 and short "
         "(sealed, each by another author who never saw the training data; short: 1-12 word messages "
-        "such as closings), dev or dev-long."
+        "such as closings), dev, dev-long or dev-conv (mid-conversation and closing turns)."
     )] = "test",
     show_errors: Annotated[bool, typer.Option(help="List misclassified messages (dev only).")] = False,
     as_json: JsonOpt = False,
@@ -65,12 +65,21 @@ def bench_triage(
       coach bench triage --split dev --show-errors
     """
     from coach.bench.triage import run_triage_bench
-    from coach.safety.dataset import BLIND, BLIND2, BLIND_SHORT, DEV, DEV_LONG, TEST, TEST_LONG
+    from coach.safety.dataset import (
+        BLIND,
+        BLIND2,
+        BLIND_SHORT,
+        DEV,
+        DEV_CONV,
+        DEV_LONG,
+        TEST,
+        TEST_LONG,
+    )
 
     splits = {"test": TEST, "long": TEST_LONG, "blind": BLIND, "blind2": BLIND2, "short": BLIND_SHORT,
-              "dev": DEV, "dev-long": DEV_LONG}
+              "dev": DEV, "dev-long": DEV_LONG, "dev-conv": DEV_CONV}
     if split not in splits:
-        fail("--split must be test, long, blind, blind2, short, dev or dev-long")
+        fail("--split must be test, long, blind, blind2, short, dev, dev-long or dev-conv")
     result = run_triage_bench(ctx.obj.triage, splits[split])
     if not split.startswith("dev"):
         # The test split stays sealed: nobody tunes on its individual mistakes.

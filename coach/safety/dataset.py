@@ -18,6 +18,9 @@ from coach.safety.categories import Category
 DATA = Path(__file__).parent / "data"
 DEV = DATA / "triage_dev.jsonl"
 DEV_LONG = DATA / "triage_dev_long.jsonl"
+DEV_CONV = DATA / "triage_dev_conv.jsonl"
+"""Dev, by a fifth author who saw no project data: turns said mid-conversation and at its
+end (half of the benign ones short closings and answers), beside indirect crises."""
 TEST = DATA / "triage_test.jsonl"
 TEST_LONG = DATA / "triage_test_long.jsonl"
 """Sealed like TEST: long, spoken-style messages, often with one decisive sentence."""
