@@ -118,6 +118,8 @@ class Conversation:
             self.patient_name = patient.address_as
             self.conditions = list(patient.conditions)
             self.medications = list(patient.medications)
+            self.language = patient.language or "en"
+            """What the patient speaks (their profile): speech recognition need not guess it."""
             session = CoachSession(patient_id=patient_id)
             db.add(session)
             db.flush()
@@ -249,7 +251,9 @@ class Conversation:
                 db.add(flag)
                 db.flush()
                 outcome.flag_id = flag.id
-        yield reply.text
+        # Sentence by sentence like a model's reply, so the voice starts on the first one
+        # instead of synthesising the whole reply first: in a crisis, seconds count.
+        yield from split_sentences([reply.text], min_chars=1)
 
     def _ground(self, text: str, asking: bool) -> Grounding | None:
         """Passages for a request; an empty grounding (every sentence still checked) otherwise."""
@@ -265,7 +269,7 @@ class Conversation:
     def _no_information(self, outcome: TurnOutcome) -> Iterator[str]:
         outcome.text, outcome.source = NO_INFO_REPLY, NO_INFO_REPLY_ID
         outcome.coach_turn_id = self._add_turn("coach", NO_INFO_REPLY, source=NO_INFO_REPLY_ID)
-        yield NO_INFO_REPLY
+        yield from split_sentences([NO_INFO_REPLY], min_chars=1)
 
     def _generate(self, outcome: TurnOutcome, cancel: threading.Event) -> Iterator[str]:
         history = self._history()

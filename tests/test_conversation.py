@@ -148,7 +148,10 @@ def test_warm_up_prefills_in_background_and_crisis_replies_do_not_wait(home: Set
 
     conv = Conversation(store, pid, triage, slow_factory, GenerationOptions(), warm=True)
     # The model is still "loading": a crisis reply must not wait for it.
-    assert "988" in " ".join(conv.reply("I want to end my life"))
+    crisis = list(conv.reply("I want to end my life"))
+    assert "988" in " ".join(crisis)
+    # Streamed sentence by sentence, so speech starts on the first, and stored whole.
+    assert len(crisis) > 2 and conv.last.text == " ".join(crisis)
     assert not release.is_set()
     release.set()
     assert list(conv.reply("I did my exercises")) == ["Good to hear."]

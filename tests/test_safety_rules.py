@@ -94,6 +94,10 @@ def test_fixed_replies_use_locale_numbers() -> None:
     assert "116 123" in fixed_reply(Category.CRISIS, "UK").text
     assert "112" in fixed_reply(Category.EMERGENCY, "EU").text
     assert "999" in fixed_reply(Category.EMERGENCY, "UK").text
+    # The ISO code and language-region forms an operator may write mean the same country.
+    assert "116 123" in fixed_reply(Category.CRISIS, "GB").text
+    assert "999" in fixed_reply(Category.EMERGENCY, "en_GB").text
+    assert "988" in fixed_reply(Category.CRISIS, "en-us").text
     abuse = fixed_reply(Category.CRISIS, "US", "abuse")
     assert abuse.reply_id == "crisis-abuse-v1" and "1-800-799-7233" in abuse.text
     assert "care team" in fixed_reply(Category.OUT_OF_SCOPE).text

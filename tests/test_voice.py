@@ -11,7 +11,7 @@ import pytest
 
 from avatar.spoken_text import speakable
 from avatar.voice import Voice, write_wav
-from coach.voice.asr import Transcriber
+from coach.voice.asr import Transcriber, whisper_language
 from coach.voice.audio import AudioError, load_audio
 
 
@@ -64,6 +64,29 @@ def _wav(path: Path, samples: np.ndarray, rate: int, channels: int = 1) -> Path:
         w.setframerate(rate)
         w.writeframes(pcm.tobytes())
     return path
+
+
+def test_the_profile_language_spares_whisper_the_guess() -> None:
+    # Profiles hold "en", "en-GB" or "pt_BR"; Whisper wants "en" or "pt". An unknown code
+    # means detecting, never a failed turn.
+    assert whisper_language("en") == "en"
+    assert whisper_language("en-GB") == "en"
+    assert whisper_language("pt_BR") == "pt"
+    assert whisper_language("CY") == "cy"
+    assert whisper_language("klingon") is None
+    assert whisper_language("") is None
+    assert whisper_language(None) is None
+
+
+def test_transcribe_refuses_an_unknown_language(home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "coach.cli", "transcribe", str(tmp_path / "q.wav"),
+                           "--language", "xx"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode != 0
+    assert "not a language the speech model knows" in proc.stderr + proc.stdout
+    assert "Traceback" not in proc.stderr
 
 
 def test_bad_audio_gets_clear_messages(tmp_path: Path) -> None:

@@ -108,7 +108,7 @@ def real_speech_wer(transcriber: Transcriber, cache: Path) -> dict[str, Any]:
     times: list[float] = []
     for rec in recordings.RECORDINGS:
         audio = recordings.load(root, rec)
-        transcript = transcriber.transcribe(audio)
+        transcript = transcriber.transcribe(audio, language="en")  # the recordings are English
         times.append(transcript.seconds / max(transcript.audio_seconds, 1e-9))
         e, w = wer(rec.words, transcript.text)
         totals = per.setdefault(rec.package, [0, 0, 0])
@@ -227,7 +227,7 @@ def _streamed_turn(conv: Conversation, timed: _Timed, transcriber: Transcriber, 
                    path: Path) -> dict[str, Any]:
     audio = load_audio(path)
     start = time.perf_counter()
-    transcript = transcriber.transcribe(audio, [*conv.medications, *conv.conditions])
+    transcript = transcriber.transcribe(audio, [*conv.medications, *conv.conditions], conv.language)
     out: dict[str, Any] = {"text": transcript.text, "transcript": time.perf_counter() - start,
                            "first_token": None, "first_sentence": None, "first_audio": None}
     timed.first_token = None
@@ -247,7 +247,7 @@ def _streamed_turn(conv: Conversation, timed: _Timed, transcriber: Transcriber, 
 def _naive_turn(conv: Conversation, transcriber: Transcriber, voice: Voice, path: Path) -> dict[str, Any]:
     audio = load_audio(path)
     start = time.perf_counter()
-    transcript = transcriber.transcribe(audio, [*conv.medications, *conv.conditions])
+    transcript = transcriber.transcribe(audio, [*conv.medications, *conv.conditions], conv.language)
     reply = " ".join(conv.reply(transcript.text or "(silence)"))
     tts_start = time.perf_counter()
     spoken = voice.speak(reply)
@@ -384,4 +384,9 @@ def run_live_bench(triage: Triage, knowledge: Knowledge, model: LanguageModel, t
         "barge_ins": sum(1 for r in rows if r["interrupted"]),
         "barge_in_s": {k: _stats(col(k, rows)) for k in ("barge_in_stop_s", "barge_in_generation_s")
                        if col(k, rows)},
+        # What each turn heard and said first: a long first sentence is a slow first audio.
+        "per_turn": [{"transcript": r["transcript"], "first_audio_s": r["first_audio_s"],
+                      "first_sentence": t.sentences[0].text if t.sentences else "",
+                      "interrupted": r["interrupted"], "source": r["source"]}
+                     for r, t in zip(rows, done, strict=True)],
     }

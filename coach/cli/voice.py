@@ -19,6 +19,9 @@ def transcribe(
     ctx: typer.Context,
     file: Annotated[Path, typer.Argument(help="Audio file: wav, flac, mp3, ogg (any rate, mono or stereo).")],
     asr: AsrOpt = None,
+    language: Annotated[str | None, typer.Option(
+        help="The speaker's language as a two-letter code (en, es, cy...); detected when left "
+        "out, which costs the multilingual model a second pass.")] = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Print what was said in an audio file.
@@ -27,11 +30,16 @@ def transcribe(
 
       coach transcribe question.wav
       coach transcribe visit.mp3 --asr whisper-tiny.en --json
+      coach transcribe pregunta.wav --language es
     """
+    from coach.voice.asr import whisper_language
     from coach.voice.audio import load_audio
 
+    if language is not None and whisper_language(language) is None:
+        fail(f"--language {language!r} is not a language the speech model knows; "
+             "give a two-letter code such as en, es or fr, or leave it out to detect it")
     audio = load_audio(file)
-    transcript = ctx.obj.open_transcriber(asr).transcribe(audio)
+    transcript = ctx.obj.open_transcriber(asr).transcribe(audio, language=language)
     if as_json:
         print_json({"text": transcript.text, "language": transcript.language,
                     "audio_seconds": round(transcript.audio_seconds, 2),

@@ -41,7 +41,9 @@ class FixedReply:
 
 
 def _helplines(locale: str) -> Helplines:
-    return HELPLINES.get(locale.upper(), HELPLINES["EU"])
+    """An operator may write the country as "UK", the ISO "GB", or a full "en_GB"/"en-US"."""
+    region = locale.strip().upper().replace("_", "-").rsplit("-", 1)[-1]
+    return HELPLINES.get({"GB": "UK"}.get(region, region), HELPLINES["EU"])
 
 
 CHECK_IN_REPLY_IDS = ("crisis-checkin-v1", "emergency-checkin-v1")

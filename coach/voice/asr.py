@@ -27,6 +27,14 @@ class TranscriptionError(Exception):
     pass
 
 
+def whisper_language(code: str | None) -> str | None:
+    """A profile's language ("en", "en-GB", "pt_BR") as Whisper's code, or None if Whisper lacks it."""
+    from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+    base = (code or "").replace("_", "-").split("-")[0].strip().lower()
+    return base if base in _LANGUAGE_CODES else None
+
+
 @dataclass(frozen=True)
 class Transcript:
     text: str
@@ -51,14 +59,23 @@ class Transcriber:
         self.english_only = model_dir.name.endswith(".en")
         self._lock = threading.Lock()
 
-    def transcribe(self, audio: NDArray[np.float32], vocabulary: Sequence[str] = ()) -> Transcript:
+    def transcribe(self, audio: NDArray[np.float32], vocabulary: Sequence[str] = (),
+                   language: str | None = None) -> Transcript:
+        """`language` is the patient's (an ISO 639-1 code from their profile), or None to detect it.
+
+        Detection is not free: faster-whisper runs the encoder over a 30-second window
+        once to pick the language and again to transcribe, so for the multilingual model
+        a known language nearly halves the time to recognise a short phrase (see the
+        README's voice figures), and a patient's language is on their profile.
+        """
         started = time.perf_counter()
         words = [w for w in vocabulary if w.strip()]
         prompt = ("A patient talks with a health coach. " + ", ".join(words) + ".") if words else None
         try:
             with self._lock:
                 segments, info = self._model.transcribe(
-                    audio, language="en" if self.english_only else None, beam_size=5,
+                    audio, language="en" if self.english_only else whisper_language(language),
+                    beam_size=5,
                     vad_filter=True, vad_parameters={"min_silence_duration_ms": MIN_SILENCE_MS},
                     initial_prompt=prompt, hotwords=" ".join(words) or None,
                     condition_on_previous_text=False,

@@ -122,6 +122,7 @@ class VoiceLoop:
         self._reply_thread: threading.Thread | None = None
         self._current: LiveTurn | None = None
         self._vocabulary = [*conversation.medications, *conversation.conditions]
+        self._language = conversation.language
 
     # --- state ------------------------------------------------------------------------------
     @property
@@ -185,7 +186,8 @@ class VoiceLoop:
         return len(self.turns) - (1 if self.speaking else 0)
 
     def _recognise(self, samples: NDArray[np.float32]) -> Future[Transcript]:
-        return self._asr.submit(self.transcriber.transcribe, samples, self._vocabulary)
+        return self._asr.submit(self.transcriber.transcribe, samples, self._vocabulary,
+                                self._language)
 
     def _barge_in(self, onset_at: float) -> None:
         self._cancel.set()

@@ -49,7 +49,7 @@ def spoken_turn(conversation: Conversation, transcriber: Transcriber, voice: Voi
                 recording: Path) -> SpokenTurn:
     started = time.perf_counter()
     audio = load_audio(recording)
-    transcript = transcriber.transcribe(audio, vocabulary(conversation))
+    transcript = transcriber.transcribe(audio, vocabulary(conversation), conversation.language)
     turn = SpokenTurn(transcript)
     replies = conversation.reply(transcript.text) if transcript.text else iter([NOT_HEARD])
     for spoken in voice.speak_all(replies):
