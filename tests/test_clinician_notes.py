@@ -267,3 +267,23 @@ def test_a_question_about_a_medicine_never_becomes_an_instruction(embedder) -> N
     ])
     assert [c.verified for c in checked] == [False, False, False, False, True, True]
     assert checked[0].reason == "medicine instruction"  # no dose figure, so the output check let it by
+
+
+def test_only_the_patient_can_agree_to_a_plan(embedder) -> None:  # type: ignore[no-untyped-def]
+    """Seen in `make demo`: the coach's advice came back as "Agree to aim for ..." in the note."""
+    turns = [
+        TranscriptTurn(1, 0, "patient", "How much should I drink if I have high blood pressure?"),
+        TranscriptTurn(2, 1, "coach", "The advice is no more than one drink a day for women.",
+                       source="model"),
+        TranscriptTurn(3, 2, "patient", "I'll walk to the shops on Tuesday instead of taking the bus."),
+        TranscriptTurn(4, 3, "patient", "How do I check my blood pressure properly at home?"),
+    ]
+    checked = Evidence(turns, embedder).check([
+        DraftStatement("plan", "Agree to aim for no more than one drink a day"),
+        DraftStatement("plan", "Patient will keep to no more than one drink a day"),
+        DraftStatement("plan", "Coach advised no more than one drink a day for women"),
+        DraftStatement("plan", "Patient will walk to the shops on Tuesday"),
+        DraftStatement("plan", "Patient will check their blood pressure properly at home"),
+    ])
+    assert [c.verified for c in checked] == [False, False, True, True, False]
+    assert checked[3].turn_ids == [3]

@@ -54,6 +54,13 @@ hydrated and take an extra metformin"), so no paraphrase of medicine-taking is t
 patient's own words about it reach the note quoted instead, and a missed dose is found
 deterministically (`missed_medication`)."""
 
+_COMMITMENT = re.compile(r"\b(?:agree[sd]?|agreeing|will|plans? to|planning to|intends? to|committed|"
+                         r"commits? to|promised|going to|decided)\b|\w'll\b", re.IGNORECASE)
+"""A drafted statement that the patient agreed, decided or will do something. Only the
+patient's own turns can support that: the coach's suggestion ("no more than one drink a day")
+let the model writer's "Agree to aim for no more than one drink a day" through in `make demo`,
+though the patient had said nothing of it."""
+
 
 _UNITS = {w: n for n, w in enumerate((
     "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
@@ -169,12 +176,15 @@ class Evidence:
         if not quoted and _MEDICINE_INSTRUCTION.search(text):
             return CheckedStatement(draft.section, draft.text, [], 0.0, False, "medicine instruction")
         words, nums, negated = content_words(text), numbers(text), bool(_NEGATION.search(text))
-        patient_only = draft.section in ("subjective", "readings")
+        commitment = not quoted and _COMMITMENT.search(text) is not None
+        patient_only = draft.section in ("subjective", "readings") or commitment
         per_turn: dict[int, float] = {}
         for j, owner in enumerate(self._owners):
             turn = self.turns[owner]
             if patient_only and turn.role != "patient":
                 continue
+            if commitment and self._sentences[j].rstrip().endswith("?"):
+                continue  # "How do I check my blood pressure?" is no promise to check it
             overlap = len(words & self._words[j]) / len(words) if words else 0.0
             cosine = float(sims[j]) if self.embedder is not None else overlap
             score = 0.6 * cosine + 0.4 * overlap
