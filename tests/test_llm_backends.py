@@ -59,6 +59,29 @@ def test_llamacpp_drops_old_turns_to_fit_the_context() -> None:
         model.close()
 
 
+_PRINT_WHILE_LOADING = """
+import sys, threading
+from pathlib import Path
+from coach.llm.llamacpp import LlamaCppModel
+loader = threading.Thread(target=LlamaCppModel, args=(Path(sys.argv[1]),), kwargs={"n_ctx": 512})
+loader.start()
+n = 0
+while loader.is_alive() or n < 50:
+    print(f"line {n}", flush=True)
+    n += 1
+loader.join()
+print(f"printed {n}", flush=True)
+"""
+
+
+def test_loading_a_model_in_the_background_never_swallows_what_the_coach_prints() -> None:
+    """The conversation loads its model on a thread while it prints (a crisis reply, say)."""
+    out = subprocess.run([sys.executable, "-c", _PRINT_WHILE_LOADING, str(model_path("smollm2-135m"))],
+                         capture_output=True, text=True, timeout=300, check=True).stdout.splitlines()
+    printed = int(out[-1].split()[1])
+    assert out[:-1] == [f"line {n}" for n in range(printed)]
+
+
 def test_llamacpp_missing_file() -> None:
     with pytest.raises(LLMError, match="does not exist"):
         LlamaCppModel(Path("/nonexistent/model.gguf"))

@@ -71,6 +71,42 @@ def without_amx_repacking() -> Iterator[None]:
         llama_module.llama_cpp.llama_model_default_params = original
 
 
+class _LeaveOutputAlone:
+    """Stands in for llama-cpp-python's `suppress_stdout_stderr` while a model loads."""
+
+    def __init__(self, disable: bool = True) -> None:
+        self.disable = disable
+
+    def __enter__(self) -> _LeaveOutputAlone:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+
+@contextmanager
+def without_output_redirects() -> Iterator[None]:
+    """Load without llama-cpp-python pointing the whole process's stdout and stderr at /dev/null.
+
+    With `verbose=False` it dup2's file descriptors 1 and 2 (and swaps `sys.stdout`) for the
+    length of the load. The coach loads its model on a background thread while the
+    conversation goes on, so whatever the main thread printed meanwhile vanished: a patient
+    typing "I want to end my life" saw no crisis reply on the screen (make test's kill test
+    hung waiting for it). llama.cpp's own log lines still go through the library's log
+    callback, which `verbose=False` already filters to errors.
+    """
+    import llama_cpp._internals as internals_module
+    import llama_cpp.llama as llama_module
+
+    originals = (llama_module.suppress_stdout_stderr, internals_module.suppress_stdout_stderr)
+    llama_module.suppress_stdout_stderr = _LeaveOutputAlone
+    internals_module.suppress_stdout_stderr = _LeaveOutputAlone
+    try:
+        yield
+    finally:
+        llama_module.suppress_stdout_stderr, internals_module.suppress_stdout_stderr = originals
+
+
 class LlamaCppModel:
     """A GGUF chat model; `stream` reuses the cached system prefix between turns."""
 
@@ -86,7 +122,7 @@ class LlamaCppModel:
         self.name = name or path.stem
         self.last_stats = TurnStats()
         try:
-            with without_amx_repacking():
+            with without_amx_repacking(), without_output_redirects():
                 self._llm = Llama(
                     model_path=str(path),
                     n_ctx=n_ctx,
