@@ -8,6 +8,7 @@ so an operator can point one install at a GPU server without touching code.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
@@ -129,11 +130,17 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     settings = Settings(home=default_home())
     path = config_file or settings.config_path
     values: dict[str, Any] = {}
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a folder; give the TOML file inside it, "
+                          f"e.g. --config {path / 'config.toml'}")
     if path.exists():
         try:
             values.update(tomllib.loads(path.read_text(encoding="utf-8")))
         except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise ConfigError(f"config file {path} is not valid TOML: {exc}") from exc
+        except OSError as exc:
+            raise ConfigError(f"cannot read the config file {path} ({exc.strerror}); check its "
+                              f"owner and mode (`ls -l {path}`)") from exc
     elif config_file is not None:
         raise ConfigError(f"config file {path} does not exist")
     known = {f.name: getattr(settings, f.name) for f in fields(Settings)}
@@ -149,15 +156,46 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if coerced.get("home") is None:
         coerced.pop("home", None)
     settings = replace(settings, **coerced)
-    if settings.llm_backend not in ("llamacpp", "transformers", "openai"):
-        raise ConfigError(
-            f"llm_backend must be llamacpp, transformers or openai, not {settings.llm_backend!r}"
-        )
-    if settings.notes_after_session not in ("background", "off"):
-        raise ConfigError("notes_after_session must be background or off, "
-                          f"not {settings.notes_after_session!r}")
-    if settings.notes_writer not in ("model", "extractive"):
-        raise ConfigError(f"notes_writer must be model or extractive, not {settings.notes_writer!r}")
+    _check(settings)
+    return settings
+
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "llm_backend": ("llamacpp", "transformers", "openai"),
+    "notes_after_session": ("background", "off"),
+    "notes_writer": ("model", "extractive"),
+    "kb_embedder": ("minilm-l6", "mpnet-base"),
+    "kb_reranker": ("", "mpnet-base", "minilm-l6"),
+    "asr_model": ("whisper-base", "whisper-tiny.en"),
+}
+"""Settings with a fixed set of values; a typo here would otherwise surface much later,
+or never (an unknown device quietly ran on the CPU)."""
+
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d{1,2})?)$")
+"""What torch takes for the transformers backend; llama.cpp offloads for any `cuda`."""
+
+RANGES: dict[str, tuple[float, float]] = {
+    "llm_threads": (0, 1024),
+    "llm_context": (256, 1_048_576),
+    "llm_max_tokens": (1, 32_768),
+    "llm_temperature": (0.0, 2.0),
+    "tts_rate": (0.25, 4.0),
+}
+
+
+def _check(settings: Settings) -> None:
+    """Refuse values the coach cannot use, naming the setting and what it may be."""
+    for name, allowed in CHOICES.items():
+        value = getattr(settings, name)
+        if value not in allowed:
+            shown = ", ".join(repr(a) for a in allowed)
+            raise ConfigError(f"{name} must be one of {shown}, not {value!r}")
+    if not _DEVICE.match(settings.device):
+        raise ConfigError(f"device must be auto, cpu, cuda, cuda:N (a GPU number) or mps, "
+                          f"not {settings.device!r}")
+    for name, (low, high) in RANGES.items():
+        value = getattr(settings, name)
+        if not low <= value <= high:
+            raise ConfigError(f"{name} must be from {low:g} to {high:g}, not {value!r}")
     if settings.llm_backend == "openai" and not settings.llm_url:
         raise ConfigError("the openai backend needs llm_url (e.g. http://127.0.0.1:8000/v1)")
-    return settings

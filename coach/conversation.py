@@ -34,6 +34,7 @@ from coach.memory import close_session, memory_lines
 from coach.persona import system_prompt
 from coach.safety import Category, Triage, TriageResult, check_output, fixed_reply
 from coach.safety.check_in import Answer, read_answer
+from coach.safety.normalise import mend, normalise
 from coach.safety.output_check import SAFE_REPLACEMENT
 from coach.safety.replies import CHECK_IN_REPLY_IDS
 from coach.safety.triage import TriageInputError
@@ -200,7 +201,9 @@ class Conversation:
         Setting `cancel` (barge-in) stops generation at the next token; the reply so far
         is stored as interrupted.
         """
-        text = text.strip()
+        # The patient's own words are stored, but a lone surrogate (invalid UTF-8 read with
+        # surrogateescape) is replaced: neither the store nor the tokenizer can encode it.
+        text = mend(text).strip()
         if not text:
             raise ConversationError("the message is empty")
         try:
@@ -227,7 +230,7 @@ class Conversation:
                               .order_by(Turn.idx.desc()).limit(1))
         if asked not in CHECK_IN_REPLY_IDS:
             return result
-        answer = read_answer(text)
+        answer = read_answer(normalise(text))
         if answer is Answer.YES:
             category = Category.CRISIS if asked == "crisis-checkin-v1" else Category.EMERGENCY
             return TriageResult(category, f"answered the check-in question ({asked}) with yes",

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from coach.numbers import CHECK_IN_VALUE, GOAL_TARGET, out_of_range
 from coach.store.schema import CheckIn, Goal
 
 PERIODS = ("day", "week")
@@ -36,8 +37,8 @@ def add_goal(db: Session, patient_id: int, description: str, measure: str, targe
              unit: str = "", period: str = "day", due_date: date | None = None) -> Goal:
     if period not in PERIODS:
         raise GoalError(f"period must be one of {', '.join(PERIODS)}, not {period!r}")
-    if target <= 0:
-        raise GoalError("a goal's target must be a positive number")
+    if reason := out_of_range(target, GOAL_TARGET, "a goal's target"):
+        raise GoalError(f"{reason}; give the amount to reach each {period}, e.g. 20")
     if not description.strip() or not measure.strip():
         raise GoalError("a goal needs a description and a measure")
     if due_date is not None and due_date < date.today():
@@ -51,9 +52,11 @@ def add_goal(db: Session, patient_id: int, description: str, measure: str, targe
 
 def check_in(db: Session, goal: Goal, value: float, day: date | None = None,
              note: str = "") -> CheckIn:
-    if value < 0:
-        raise GoalError("a check-in value cannot be negative")
-    checkin = CheckIn(goal_id=goal.id, value=value, day=day or date.today(), note=note.strip())
+    if reason := out_of_range(value, CHECK_IN_VALUE, "a check-in value"):
+        raise GoalError(f"{reason}; give the patient's {goal.measure} for that {goal.period} as a "
+                        "number, e.g. 0 or 15")
+    # + 0.0 turns -0.0 into 0.0, so "-0" is stored and shown as plain 0.
+    checkin = CheckIn(goal_id=goal.id, value=value + 0.0, day=day or date.today(), note=note.strip())
     db.add(checkin)
     db.flush()
     return checkin

@@ -142,6 +142,7 @@ def test_users_and_audit_commands(home: Settings) -> None:
 
 @pytest.mark.parametrize("command", [
     ["users", "add"], ["users", "list"], ["users", "reset-password"], ["users", "assign"],
+    ["users", "disable"], ["users", "enable"], ["users", "unlock"],
     ["audit", "verify"], ["audit", "list"], ["notes", "make"], ["export", "fhir"], ["serve"],
     ["seed"], ["bench", "notes"], ["bench", "web"],
 ])
@@ -159,3 +160,25 @@ def test_migrations_match_the_models(store: Store) -> None:
 
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_an_admin_unlocks_an_account_from_the_command_line(home: Settings) -> None:
+    from datetime import timedelta
+
+    from coach.store.clinical import AuditEntry, SignInThrottle
+    from coach.store.schema import utcnow
+
+    _coach("users", "add", "drlee", "--password-stdin", stdin=PASSWORD + "\n")
+    store = open_store(home.db_path, home.key_path)
+    with store.session() as db:
+        for address in ("10.0.0.1", "10.0.0.2"):
+            db.add(SignInThrottle(username="drlee", address=address, failures=0, window_start=utcnow(),
+                                  locked_until=utcnow() + timedelta(minutes=5), lockouts=1))
+    store.close()
+    assert "2 lockout(s) lifted" in _coach("users", "unlock", "drlee").output
+    assert _coach("users", "unlock", "nobody", ok=False).exit_code != 0
+    store = open_store(home.db_path, home.key_path)
+    with store.session() as db:
+        assert db.query(SignInThrottle).count() == 0
+        assert db.query(AuditEntry).filter(AuditEntry.action == "unlock_user").count() == 1
+    store.close()

@@ -14,15 +14,16 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from coach.notes.make import make_note
 from coach.store import Store, open_store
 from coach.store.accounts import add_user, assign
 from coach.store.audit import verify
-from coach.store.clinical import AuditEntry, Note, WebSession
+from coach.store.clinical import AuditEntry, Note, SignInThrottle, WebSession
 from coach.store.schema import CoachSession, Flag, Patient, Turn
-from coach.web.app import create_app
+from coach.web.app import PRIVATE_FLAG_REASON, create_app
 from coach.web.auth import WebConfig
 
 PASSWORD = "a long enough passphrase"
@@ -117,13 +118,13 @@ def test_cookie_is_secure_over_https(world: World) -> None:
     assert "secure" in login(client).headers["set-cookie"].lower()
 
 
-def test_wrong_password_is_refused_and_writes_nothing(world: World) -> None:
+def test_wrong_password_is_refused_and_writes_only_its_audit_entry(world: World) -> None:
     client = client_for(world)
     before = counts(world)
     response = login(client, password="not the password")
     assert response.status_code == 401 and "username or password is not right" in response.text
     assert "coach_session" not in response.headers.get("set-cookie", "")
-    assert counts(world) == before
+    assert counts(world) == (before[0] + 1, *before[1:])
 
 
 def test_sign_in_is_throttled_after_repeated_failures(world: World) -> None:
@@ -156,7 +157,8 @@ def test_other_clinicians_patient_and_unknown_patient(world: World) -> None:
     assert client.get("/api/patients/9999").status_code == 404
     assert client.get("/patients/not-a-number").status_code == 400
     assert client.get("/no/such/page").status_code == 404
-    assert counts(world)[0] == before[0]  # no audit entry: nothing was read
+    # Nothing was read; each of the three refusals is audited.
+    assert counts(world)[0] == before[0] + 3 and len(refusals(world)) == 3
 
 
 def test_note_links_to_transcript_turns_and_can_be_reviewed(world: World) -> None:
@@ -171,7 +173,7 @@ def test_note_links_to_transcript_turns_and_can_be_reviewed(world: World) -> Non
     assert f'id="turn-{world.patient_turn_id}"' in transcript.text
     before = counts(world)
     forged = client.post(f"/notes/{world.note_id}/review", data={"csrf": "forged"})
-    assert forged.status_code == 403 and counts(world) == before
+    assert forged.status_code == 403 and counts(world) == (before[0] + 1, *before[1:])
     ok = client.post(f"/notes/{world.note_id}/review", data={"csrf": csrf_of(note.text)})
     assert ok.status_code == 303
     assert "Reviewed by <strong>drlee</strong>" in client.get(f"/notes/{world.note_id}").text
@@ -188,7 +190,7 @@ def test_flag_acknowledgement_through_the_api(world: World) -> None:
     no_token = client.post(f"/api/flags/{world.flag_id}/ack", json={})
     assert no_token.status_code == 403
     assert client.post("/api/flags/999/ack", json={}, headers={"x-csrf-token": token}).status_code == 404
-    assert counts(world) == before
+    assert counts(world) == (before[0] + 1, *before[1:])  # only the refusal's audit entry
     done = client.post(f"/api/flags/{world.flag_id}/ack", json={"comment": "called her"},
                        headers={"x-csrf-token": token})
     assert done.status_code == 200 and done.json()["acknowledged_by"] == "drlee"
@@ -203,7 +205,8 @@ def test_flag_acknowledgement_form_of_another_clinician_is_refused(world: World)
     page = client.get("/")
     before = counts(world)
     response = client.post(f"/flags/{world.flag_id}/ack", data={"csrf": csrf_of(page.text)})
-    assert response.status_code == 403 and counts(world) == before
+    assert response.status_code == 403 and counts(world) == (before[0] + 1, *before[1:])
+    assert refusals(world) == [("drkim", world.mine, f"POST /flags/{world.flag_id}/ack")]
 
 
 def test_session_expires_after_inactivity(world: World) -> None:
@@ -301,3 +304,148 @@ def test_no_page_loads_anything_from_elsewhere(world: World) -> None:
         page = client.get(path)
         assert "http://" not in page.text.replace("http://loinc", "") and "https://" not in page.text
         assert "default-src 'self'" in page.headers["content-security-policy"]
+
+
+# ---------- what a probe found (issue 14) ----------
+
+def refusals(world: World) -> list[tuple[str, int | None, str]]:
+    with world.store.session() as db:
+        return [(e.username, e.patient_id, e.target) for e in db.scalars(
+            select(AuditEntry).where(AuditEntry.action == "refused").order_by(AuditEntry.id))]
+
+
+@pytest.fixture
+def live(world: World) -> Iterator[int]:
+    """The app behind a real uvicorn server on a free port (raw sockets see what a client sees)."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(create_app(world.store), host="127.0.0.1", port=0,
+                                           log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    assert server.started
+    yield int(server.servers[0].sockets[0].getsockname()[1])
+    server.should_exit = True
+    thread.join(10)
+
+
+def raw_answer(port: int, head: str, body: bytes) -> str:
+    """Send a request's head and only part of its body; the status line that comes back."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(head.encode("ascii") + body)
+        return s.recv(4096).decode("latin-1").split("\r\n")[0]
+
+
+def test_anonymous_body_is_refused_before_it_is_read(world: World, live: int) -> None:
+    head = ("POST /api/flags/{flag}/ack HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            "Cookie: coach_session=made-up\r\nContent-Length: {length}\r\n\r\n")
+    # The client sends 100 bytes of a declared 50,000 and waits: an answer proves nothing waited for the rest.
+    partial = raw_answer(live, head.format(flag=world.flag_id, length=50_000), b"x" * 100)
+    assert partial.endswith("401 Unauthorized")
+    assert raw_answer(live, head.format(flag=world.flag_id, length=200_000_000), b"x" * 100).endswith(
+        "413 Request Entity Too Large")
+    chunked = ("POST /logout HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+    assert raw_answer(live, chunked, b"10\r\n" + b"y" * 16).endswith("401 Unauthorized")
+
+
+def test_signed_in_bodies_are_limited(world: World) -> None:
+    client = client_for(world)
+    login(client)
+    token = client.get("/api/me").json()["csrf"]
+    before = counts(world)
+    big = client.post(f"/api/flags/{world.flag_id}/ack", content=b'{"comment": "' + b"a" * 100_000 + b'"}',
+                      headers={"content-type": "application/json", "x-csrf-token": token})
+    assert big.status_code == 413 and big.json()["error"] == "Request too large"
+    assert counts(world) == before
+
+
+def test_lockout_is_per_account_and_address_with_backoff_and_an_admin_unlocks(world: World) -> None:
+    app = create_app(world.store, WebConfig(max_failures=3, lockout_seconds=60))
+
+    def at(address: str) -> TestClient:
+        return TestClient(app, follow_redirects=False, client=(address, 50000))
+
+    attacker = at("10.0.0.66")
+    for _ in range(3):
+        assert login(attacker, password="wrong wrong wrong").status_code == 401
+    assert login(attacker).status_code == 429  # that account, from that address, waits
+    assert login(at("10.0.0.7")).status_code == 303  # the clinician at her own desk does not
+    assert login(attacker, "drkim").status_code == 303  # nor another account behind the same address
+    with world.store.session() as db:
+        first = auth_row(db, "drlee", "10.0.0.66")
+        db.execute(update(SignInThrottle).values(locked_until=None))
+    for _ in range(3):
+        login(attacker, password="wrong wrong wrong")
+    with world.store.session() as db:
+        second = auth_row(db, "drlee", "10.0.0.66")
+    assert second > first * 1.5  # the second lockout in a row lasts longer
+    admin = client_for(world)
+    login(admin, "admin")
+    users = admin.get("/admin/users")
+    assert "locked until" in users.text
+    assert admin.post("/admin/users/unlock", data={"username": "drlee", "csrf": csrf_of(users.text)}
+                      ).status_code == 303
+    assert login(attacker).status_code == 303
+    with world.store.session() as db:
+        actions = [(e.action, e.username) for e in db.scalars(select(AuditEntry).order_by(AuditEntry.id))]
+    assert ("sign_in_failed", "drlee") in actions and ("sign_in_refused", "drlee") in actions
+    assert ("unlock_user", "admin") in actions
+
+
+def auth_row(db: Session, username: str, address: str) -> float:
+    """Seconds of the account's current lockout from an address."""
+    row = db.get(SignInThrottle, (username, address))
+    assert row is not None and row.locked_until is not None
+    return (row.locked_until - row.window_start).total_seconds()
+
+
+def test_refused_reads_and_failed_sign_ins_are_audited(world: World) -> None:
+    client = client_for(world)
+    login(client, password="not the password")
+    login(client)
+    assert client.get(f"/patients/{world.theirs}").status_code == 403
+    assert client.get(f"/api/patients/{world.theirs}").status_code == 403
+    assert refusals(world) == [("drlee", world.theirs, f"GET /patients/{world.theirs}"),
+                               ("drlee", world.theirs, f"GET /api/patients/{world.theirs}")]
+    with world.store.session() as db:
+        failed = db.scalar(select(AuditEntry).where(AuditEntry.action == "sign_in_failed"))
+        assert failed is not None and failed.username == "drlee" and "from testclient" in failed.detail
+        assert verify(db).ok
+
+
+def test_signing_in_again_ends_the_old_session(world: World) -> None:
+    client = client_for(world)
+    login(client)
+    old = client.cookies.get("coach_session")
+    login(client)
+    assert client.cookies.get("coach_session") != old
+    stale = client_for(world)
+    stale.cookies.set("coach_session", old or "")
+    assert stale.get("/api/patients").status_code == 401
+    assert client.get("/api/patients").status_code == 200
+
+
+def test_flags_of_a_private_memory_session_show_no_words(world: World) -> None:
+    words = "I have said my goodbyes to most of the family now"
+    with world.store.session() as db:
+        memory = CoachSession(patient_id=world.mine, kind="memory")
+        db.add(memory)
+        db.flush()
+        db.add(Flag(patient_id=world.mine, session_id=memory.id, category="crisis",
+                    reason=f'crisis: "{words}"'))
+    client = client_for(world)
+    login(client)
+    flags = client.get(f"/api/patients/{world.mine}").json()["flags"]
+    private = [f for f in flags if f["session_id"] == memory.id]
+    assert private and private[0]["reason"] == PRIVATE_FLAG_REASON and private[0]["category"] == "crisis"
+    assert any(f["reason"] == "test flag" for f in flags)  # a coaching session's flag keeps its words
+    page = client.get(f"/patients/{world.mine}").text
+    assert words not in page and "private memory session" in page

@@ -120,6 +120,41 @@ def test_real_model_turn_streams_and_reuses_cache(home: Settings, triage) -> Non
     store.close()
 
 
+def test_lone_surrogate_is_saved_and_answered(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    # Invalid UTF-8 read with surrogateescape reaches here as a lone surrogate; it crashed
+    # triage's tokenizer and the store, and the message was lost.
+    store, pid = _setup(home)
+    model = LlamaCppModel(model_path("smollm2-135m"), n_ctx=2048, threads=2)
+    conv = Conversation(store, pid, triage, lambda: model,
+                        GenerationOptions(max_tokens=20, temperature=0.0, seed=3))
+    assert list(conv.reply("I walked today \ud800 and felt \udcffgood"))
+    assert conv.last is not None and conv.last.triage.category.value == "none"
+    with store.session() as db:
+        turns = db.scalars(select(Turn).order_by(Turn.idx)).all()
+        assert [t.role for t in turns] == ["patient", "coach"]
+        assert turns[0].text == "I walked today \ufffd and felt \ufffdgood"  # otherwise as typed
+        assert turns[1].text
+    conv.close()
+    store.close()
+
+
+def test_patients_words_are_stored_as_typed_but_triaged_plain(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    store, pid = _setup(home)
+
+    def no_model() -> LanguageModel:
+        raise AssertionError("a crisis reply must not need a language model")
+
+    conv = Conversation(store, pid, triage, no_model, GenerationOptions())
+    typed = "Ｉ ｗａｎｔ ｔｏ ｋｉｌｌ ｍｙｓｅｌｆ ｔｏｎｉｇｈｔ"
+    list(conv.reply(typed))
+    assert conv.last is not None and conv.last.flag_id is not None
+    with store.session() as db:
+        patient_turn = db.scalars(select(Turn).where(Turn.role == "patient")).one()
+        assert patient_turn.text == typed and patient_turn.triage == "crisis"
+    conv.close()
+    store.close()
+
+
 def test_unknown_patient_and_empty_message(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
     store, pid = _setup(home)
     with pytest.raises(ConversationError, match="no patient with id 999"):

@@ -376,3 +376,13 @@ def test_after_a_crisis_statement_there_is_no_follow_up_and_the_patient_leads(st
         document = build_document(db, pid)
         assert [p.text for p in document.paragraphs] == [
             "I grew up in Whitby, by the harbour, with my brother Jack."]
+
+
+def test_an_answer_with_a_lone_surrogate_is_saved(store: Store, triage: Triage) -> None:
+    pid = _patient(store)
+    interview = Interview(store, pid, triage)
+    interview.opening()
+    interview.answer("I was born in Leeds \ud83d and my father drove a tram.")
+    with store.session() as db:
+        answer = db.scalars(select(Turn).where(Turn.role == "patient")).one()
+        assert answer.text == "I was born in Leeds \ufffd and my father drove a tram."

@@ -55,6 +55,23 @@ def test_rules_stay_quiet_on_idioms_and_benign(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Ｉ ｗａｎｔ ｔｏ ｋｉｌｌ ｍｙｓｅｌｆ ｔｏｎｉｇｈｔ", Category.CRISIS),
+        ("ｍｙ ｃｈｅｓｔ ｐａｉｎ ｉｓ ｃｒｕｓｈｉｎｇ", Category.EMERGENCY),
+        ("I have c h e s t  p a i n and my left arm is numb", Category.EMERGENCY),
+        ("c h e s t p a i n", Category.EMERGENCY),
+        ("I want to kill\u200bmyself", Category.CRISIS),
+        ("I want to k\u200bi\u200bl\u200bl myself", Category.CRISIS),
+        ("I can\u2019t breathe", Category.EMERGENCY),
+    ],
+)
+def test_rules_see_through_unicode_tricks(text: str, category: Category) -> None:
+    rule = match_rules(text)
+    assert rule is not None and rule.category is category
+
+
+@pytest.mark.parametrize(
     "sentence",
     [
         "Take 500 mg of metformin twice a day.",

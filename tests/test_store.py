@@ -100,3 +100,42 @@ def test_missing_key_for_existing_db(tmp_path: Path, monkeypatch: pytest.MonkeyP
     (tmp_path / "db.key").unlink()
     with pytest.raises(StoreError, match="restore the key file"):
         _store(tmp_path)
+
+
+def test_empty_file_is_refused_not_made_a_new_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_KEY, raising=False)
+    _store(tmp_path).close()
+    (tmp_path / "coach.db").write_bytes(b"")
+    with pytest.raises(StoreError, match=r"is empty \(0 bytes\).*fresh install.*backup"):
+        _store(tmp_path)
+    assert (tmp_path / "coach.db").stat().st_size == 0
+
+
+def test_missing_store_is_not_created_when_only_reading(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="no store yet"):
+        open_store(tmp_path / "coach.db", tmp_path / "db.key", create=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_blank_env_key_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, blank: str) -> None:
+    monkeypatch.setenv(ENV_KEY, blank)
+    with pytest.raises(StoreError, match="COACH_DB_KEY is set but empty"):
+        _store(tmp_path)
+    assert list(tmp_path.iterdir()) == []  # an empty key would have meant no encryption
+
+
+def test_unreadable_key_file_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_KEY, raising=False)
+    _store(tmp_path).close()
+    (tmp_path / "db.key").unlink()
+    (tmp_path / "db.key").mkdir(mode=0o700)
+    with pytest.raises(StoreError, match="cannot read the key file"):
+        _store(tmp_path)
+
+
+def test_store_path_that_is_a_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(ENV_KEY, raising=False)
+    (tmp_path / "coach.db").mkdir()
+    with pytest.raises(StoreError, match="is a folder, not a coach store"):
+        _store(tmp_path)

@@ -93,3 +93,44 @@ def test_closing_a_chat_is_not_a_farewell_to_life(triage, text: str, category: C
     # The end of every session: "nothing else" used to read as a goodbye and got the crisis
     # reply. Closings must pass, while a short goodbye to life, worded alike, must not.
     assert triage(text).category is category
+
+
+@pytest.mark.parametrize(
+    ("text", "category"),
+    [
+        ("Ｉ ｗａｎｔ ｔｏ ｋｉｌｌ ｍｙｓｅｌｆ ｔｏｎｉｇｈｔ", Category.CRISIS),
+        ("ｍｙ ｃｈｅｓｔ ｉｓ ｃｒｕｓｈｉｎｇ ａｎｄ ｍｙ ａｒｍ ｈｕｒｔｓ", Category.EMERGENCY),
+        ("I have c h e s t  p a i n and my left arm is numb", Category.EMERGENCY),
+        ("c h e s t p a i n since this morning and I feel sick", Category.EMERGENCY),
+        ("I want to kill\u200bmyself", Category.CRISIS),
+        ("honestly I w\u200dant to d\u200bie", Category.CRISIS),
+        ("\x1b[2J\x1b[HI walked to the post office and back today", Category.NONE),
+        ("\x1b[31mI did my exercises\x1b[0m and had soup for lunch", Category.NONE),
+    ],
+)
+def test_unicode_and_escapes_neither_hide_nor_invent_alarms(triage, text: str, category: Category) -> None:  # type: ignore[no-untyped-def]
+    # Found by a security probe: fullwidth letters, zero-width characters and spelt-out
+    # words came back `none`; a terminal escape in front of a benign message raised a flag.
+    result = triage(text)
+    assert result.category is category and not result.check_in, result.reason
+
+
+def test_lone_surrogates_are_triaged(triage) -> None:  # type: ignore[no-untyped-def]
+    # Invalid UTF-8 read with surrogateescape used to crash the tokenizer.
+    assert triage("I walked today \ud800").category is Category.NONE
+    assert triage("\udcffI want to end my life").category is Category.CRISIS
+    results = triage.many(["I walked today \ud800", "hello \udcff there"])
+    assert [r.category for r in results] == [Category.NONE, Category.NONE]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "\x1b[kill myself",  # the sequence's final byte is the word's first letter
+        "\x1bkill myself tonight",
+        "\x1b]0;I want to end my life\x07hello",  # a window title, hidden on screen
+    ],
+)
+def test_words_an_escape_sequence_swallows_are_still_read(triage, text: str) -> None:  # type: ignore[no-untyped-def]
+    # A language model reading the stored message sees these words, so triage must too.
+    assert triage(text).category is Category.CRISIS

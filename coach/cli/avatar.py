@@ -10,6 +10,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from coach.cli.main import JsonOpt, console, fail, print_json
+from coach.cli.options import PatientId
+from coach.cli.text import shown
 
 avatar_app = typer.Typer(help="The coach's lip-synced avatar: video, window, glTF.", no_args_is_help=True)
 
@@ -128,14 +130,14 @@ def view(
 
 def vr(
     ctx: typer.Context,
-    patient: Annotated[int, typer.Option("--patient", "-p", help="Patient id.")],
+    patient: PatientId,
     recording: Annotated[Path | None, typer.Option(
         "--in", help="Play this recording as the patient (instead of the microphone).")] = None,
     pcm: Annotated[str | None, typer.Option(
         "--pcm", help="Raw 16-bit little-endian PCM from a file or pipe ('-' for stdin) instead of the "
         "microphone; a file is read at speaking pace.")] = None,
-    rate: Annotated[int, typer.Option(help="Sample rate of --pcm.")] = 16000,
-    channels: Annotated[int, typer.Option(help="Channels of --pcm (1 or 2).")] = 1,
+    rate: Annotated[int, typer.Option(help="Sample rate of --pcm.", min=8000, max=192_000)] = 16000,
+    channels: Annotated[int, typer.Option(help="Channels of --pcm (1 or 2).", min=1, max=2)] = 1,
     video: Annotated[Path | None, typer.Option(
         "--video", help="No headset or screen: render the whole session offscreen to this MP4, "
         "with the replies' audio.")] = None,
@@ -168,7 +170,7 @@ def vr(
     from avatar.face import build_face
     from avatar.video import render_events
     from avatar.window import openxr_runtime
-    from coach.cli.chat import note_later
+    from coach.cli.chat import audit_conversation, note_later
     from coach.conversation import Conversation
     from coach.voice.loop import VoiceLoop
     from coach.voice.playback import ClockPlayer, Player, SpeakerPlayer
@@ -210,6 +212,11 @@ def vr(
         source, player = MicSource(), SpeakerPlayer(voice.sample_rate)
     conv = Conversation(context.store, patient, context.triage, context.open_model, context.generation,
                         context.settings.locale, warm=True, knowledge=context.knowledge)
+    try:
+        audit_conversation(context, conv)
+    except BaseException:
+        conv.close()
+        raise
     loop = VoiceLoop(conv, transcriber, voice, player, EndpointSettings(end_silence_ms=end_silence))
     session = VrSession(loop, source, player, paced=paced)
     # the speakers' own output latency, so the mouth moves when the sound is heard, not queued
@@ -254,8 +261,8 @@ def vr(
                     "turns": [t.summary() for t in turns]})
         return
     for t in turns:
-        console.print(f"[bold cyan]heard:[/] {t.transcript or '(nothing)'}", highlight=False)
-        reply = " ".join(s.text for s in t.sentences)
+        console.print(f"[bold cyan]heard:[/] {shown(t.transcript or '(nothing)')}", highlight=False)
+        reply = shown(" ".join(s.text for s in t.sentences))
         console.print(f"[bold green]Sam:[/] {reply}" + (" [yellow](interrupted)[/]" if t.interrupted else ""),
                       highlight=False)
     if video is not None:

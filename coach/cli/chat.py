@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 from collections.abc import Iterable, Iterator
 from typing import Annotated
@@ -10,9 +11,12 @@ import typer
 
 from coach.cli.context import Context
 from coach.cli.main import console, err_console
+from coach.cli.options import PatientId
+from coach.cli.text import shown
 from coach.conversation import Conversation
 from coach.grounding import NO_INFO_REPLY_ID
 from coach.safety import Category
+from coach.safety.normalise import mend
 
 BackendOpt = Annotated[str | None, typer.Option("--backend",
                        help="llamacpp, transformers or openai (overrides config).")]
@@ -24,6 +28,10 @@ _QUIT = {"/quit", "/exit", "/bye", "quit", "exit"}
 
 
 def _lines(interactive: bool) -> Iterator[str]:
+    if isinstance(sys.stdin, io.TextIOWrapper):
+        # Invalid UTF-8 (a mis-set terminal, a pasted binary) must not end the session
+        # with a traceback: the line is kept with U+FFFD where the bad bytes were.
+        sys.stdin.reconfigure(errors="replace")
     while True:
         try:
             line = console.input("[bold cyan]You:[/] ") if interactive else sys.stdin.readline()
@@ -31,13 +39,15 @@ def _lines(interactive: bool) -> Iterator[str]:
             return
         if not interactive and line == "":
             return
-        line = line.strip()
+        # A surrogate-escaped stdin (POSIX locale) gives lone surrogates, which neither
+        # the terminal nor the store can encode.
+        line = mend(line).strip()
         if not line:
             continue
         if line.lower() in _QUIT:
             return
         if not interactive:
-            console.print(f"[bold cyan]You:[/] {line}", highlight=False)
+            console.print(f"[bold cyan]You:[/] {shown(line)}", highlight=False)
         yield line
 
 
@@ -45,7 +55,7 @@ def run_conversation(conv: Conversation, messages: Iterable[str], show_triage: b
     for text in messages:
         console.print("[bold green]Sam:[/] ", end="")
         for sentence in conv.reply(text):
-            console.print(sentence + " ", end="", highlight=False, soft_wrap=True)
+            console.print(shown(sentence) + " ", end="", highlight=False, soft_wrap=True)
             console.file.flush()
         console.print()
         last = conv.last
@@ -57,7 +67,7 @@ def run_conversation(conv: Conversation, messages: Iterable[str], show_triage: b
             console.print(f"[{style}]  triage: {last.triage.category.value}{flagged}[/]",
                           highlight=False)
         for source in last.sources:
-            console.print(f"[dim]  \\[{source['n']}] {source['title']}: {source['section']}[/]",
+            console.print(f"[dim]  \\[{source['n']}] {shown(source['title'])}: {shown(source['section'])}[/]",
                           highlight=False)
         if last.source == NO_INFO_REPLY_ID:
             console.print("[dim]  nothing in the reviewed articles answers this[/]")
@@ -77,6 +87,15 @@ def _open(ctx: typer.Context, patient: int, backend: str | None, model: str | No
                         knowledge=context.knowledge)
 
 
+def audit_conversation(context: Context, conv: Conversation, action: str = "open_conversation") -> None:
+    """Opening a conversation reads the patient's profile, goals and past sessions into the
+    prompt, so it is a read of patient data like any other and goes in the audit log."""
+    from coach.store import audit
+
+    with context.store.session() as db:
+        audit.record(db, "cli", action, patient_id=conv.patient_id, target=f"session:{conv.session_id}")
+
+
 def note_later(context: Context, patient_id: int, quiet: bool = False) -> None:
     """After a conversation: the care team's note is written by a detached process."""
     try:
@@ -92,7 +111,7 @@ def note_later(context: Context, patient_id: int, quiet: bool = False) -> None:
 
 def chat(
     ctx: typer.Context,
-    patient: Annotated[int, typer.Option("--patient", "-p", help="Patient id.")],
+    patient: PatientId,
     backend: BackendOpt = None,
     model: ModelOpt = None,
     url: UrlOpt = None,
@@ -111,8 +130,10 @@ def chat(
     conv = _open(ctx, patient, backend, model, url)
     interactive = sys.stdin.isatty()
     if interactive:
-        console.print(f"Talking with the coach as {conv.patient_name}. /quit to end.")
+        console.print(f"Talking with the coach as {shown(conv.patient_name)}. /quit to end.",
+                      highlight=False)
     try:
+        audit_conversation(ctx.obj, conv)
         run_conversation(conv, _lines(interactive), show_triage)
     finally:
         conv.close()
@@ -140,7 +161,7 @@ def demo(
     with ctx.obj.store.session() as db:
         patient_id = ensure_demo_patient(db).id
     conv = _open(ctx, patient_id, backend, model, url)
-    console.rule(f"demo: {conv.patient_name} talks with the coach "
+    console.rule(f"demo: {shown(conv.patient_name)} talks with the coach "
                  f"({ctx.obj.with_llm(llm_model=model).settings.llm_model})")
     try:
         run_conversation(conv, _echo(SCRIPT), show_triage=True)
@@ -182,8 +203,8 @@ def _spoken_demo(ctx: typer.Context, patient_id: int, backend: str | None, model
     out = settings.home / "demo" / "reply.wav"
     seconds = write_wav(out, turn.sentences, voice.sample_rate)
     (out.with_suffix(".json")).write_text(json.dumps(turn.timeline(), indent=1), encoding="utf-8")
-    console.print(f"[bold cyan]Maggie (recording):[/] {turn.transcript.text}", highlight=False)
-    console.print(f"[bold green]Sam (spoken):[/] {' '.join(s.text for s in turn.sentences)}",
+    console.print(f"[bold cyan]Maggie (recording):[/] {shown(turn.transcript.text)}", highlight=False)
+    console.print(f"[bold green]Sam (spoken):[/] {shown(' '.join(s.text for s in turn.sentences))}",
                   highlight=False)
     if turn.outcome is not None:
         for source in turn.outcome.sources:

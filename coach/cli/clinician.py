@@ -16,6 +16,8 @@ from rich.table import Table
 from sqlalchemy import select
 
 from coach.cli.main import JsonOpt, console, fail, print_json
+from coach.cli.options import NAME_CHARS, OptionalPatientId, id_option, text_option
+from coach.cli.text import shown
 
 users_app = typer.Typer(help="Clinician and admin accounts, and patient assignments.",
                         no_args_is_help=True)
@@ -46,9 +48,9 @@ def users_add(
     ctx: typer.Context,
     username: Annotated[str, typer.Argument(help="Login name (lower case).")],
     role: Annotated[str, typer.Option(help="clinician or admin.")] = "clinician",
-    name: Annotated[str, typer.Option("--name", help="Display name.")] = "",
-    patient: Annotated[list[int] | None, typer.Option("--patient", "-p",
-                                                      help="Assign this patient (repeat).")] = None,
+    name: Annotated[str, text_option("--name", help="Display name.", max_chars=NAME_CHARS)] = "",
+    patient: Annotated[list[int] | None, id_option("--patient", "-p",
+                                                   help="Assign this patient (repeat).")] = None,
     password_stdin: PasswordStdin = False,
     as_json: JsonOpt = False,
 ) -> None:
@@ -73,7 +75,8 @@ def users_add(
     if as_json:
         print_json(data)
     else:
-        console.print(f"added {data['role']} [bold]{data['username']}[/] (id {data['id']})")
+        console.print(f"added {data['role']} [bold]{shown(data['username'])}[/] (id {data['id']})",
+                      highlight=False)
 
 
 @users_app.command("list")
@@ -86,7 +89,7 @@ def users_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """
     from coach.store.clinical import Assignment, User
 
-    with ctx.obj.store.session() as db:
+    with ctx.obj.existing_store.session() as db:
         rows = [{"id": u.id, "username": u.username, "name": u.display_name, "role": u.role,
                  "active": u.active,
                  "patients": sorted(db.scalars(select(Assignment.patient_id)
@@ -98,10 +101,11 @@ def users_list(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     if not rows:
         console.print("no accounts yet; add one with `coach users add NAME --role admin`")
         return
-    table = Table("id", "username", "name", "role", "patients")
+    table = Table("id", "username", "name", "role", "patients", "active")
     for r in rows:
-        table.add_row(str(r["id"]), str(r["username"]), str(r["name"]), str(r["role"]),
-                      "all" if r["role"] == "admin" else ", ".join(map(str, r["patients"])))
+        table.add_row(str(r["id"]), shown(r["username"]), shown(r["name"]), shown(r["role"]),
+                      "all" if r["role"] == "admin" else ", ".join(map(str, r["patients"])),
+                      "yes" if r["active"] else "no (disabled)")
     console.print(table)
 
 
@@ -123,12 +127,13 @@ def users_reset(ctx: typer.Context, username: Annotated[str, typer.Argument(help
     with ctx.obj.store.session() as db:
         user = reset_password(db, username, password)
         db.execute(delete(WebSession).where(WebSession.user_id == user.id))
-    console.print(f"password changed for [bold]{username}[/]; their open sessions were ended")
+    console.print(f"password changed for [bold]{shown(username)}[/]; their open sessions were ended",
+                  highlight=False)
 
 
 @users_app.command("assign")
 def users_assign(ctx: typer.Context, username: Annotated[str, typer.Argument(help="Login name.")],
-                 patient: Annotated[list[int], typer.Option("--patient", "-p", help="Patient id (repeat).")],
+                 patient: Annotated[list[int], id_option("--patient", "-p", help="Patient id (repeat).")],
                  remove: Annotated[bool, typer.Option(help="Unassign instead.")] = False) -> None:
     """Assign patients to a clinician (or `--remove` them).
 
@@ -147,7 +152,85 @@ def users_assign(ctx: typer.Context, username: Annotated[str, typer.Argument(hel
                 audit.record(db, "cli", "unassign" if remove else "assign", patient_id=pid,
                              target=f"user:{user.id}", detail=user.username)
     console.print(f"{'unassigned' if remove else 'assigned'} {', '.join(map(str, patient))} "
-                  f"{'from' if remove else 'to'} {username}")
+                  f"{'from' if remove else 'to'} {shown(username)}", highlight=False)
+
+
+def _set_active(ctx: typer.Context, username: str, active: bool) -> None:
+    """Disable or enable an account; disabling also ends its open web sessions at once.
+
+    An account is disabled, not deleted, so the audit log's entries keep naming a user
+    who still exists, and a returning clinician can be let back in.
+    """
+    from sqlalchemy import delete
+
+    from coach.store import audit
+    from coach.store.accounts import get_user
+    from coach.store.clinical import WebSession
+
+    with ctx.obj.existing_store.session() as db:
+        user = get_user(db, username)
+        if user.active == active:
+            console.print(f"{shown(user.username)} is already {'enabled' if active else 'disabled'}; "
+                          "nothing changed", highlight=False)
+            return
+        user.active = active
+        ended = 0
+        if not active:
+            ended = len(db.scalars(select(WebSession.id).where(WebSession.user_id == user.id)).all())
+            db.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        audit.record(db, "cli", "enable_user" if active else "disable_user", target=f"user:{user.id}",
+                     detail=user.username)
+    if active:
+        console.print(f"enabled [bold]{shown(user.username)}[/]; they can sign in again", highlight=False)
+    else:
+        console.print(f"disabled [bold]{shown(user.username)}[/]: they cannot sign in, and "
+                      f"{ended} open session(s) were ended; undo with `coach users enable "
+                      f"{shown(user.username)}`", highlight=False)
+
+
+@users_app.command("disable")
+def users_disable(ctx: typer.Context,
+                  username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Stop an account from signing in and sign it out everywhere (its history is kept).
+
+    Example:
+
+      coach users disable drlee
+    """
+    _set_active(ctx, username, active=False)
+
+
+@users_app.command("enable")
+def users_enable(ctx: typer.Context,
+                 username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Let a disabled account sign in again (with its old password).
+
+    Example:
+
+      coach users enable drlee
+    """
+    _set_active(ctx, username, active=True)
+
+
+@users_app.command("unlock")
+def users_unlock(ctx: typer.Context,
+                 username: Annotated[str, typer.Argument(help="Login name.")]) -> None:
+    """Lift an account's sign-in lockouts (from every address), e.g. after a forgotten password.
+
+    Example:
+
+      coach users unlock drlee
+    """
+    from coach.store import audit
+    from coach.store.accounts import get_user
+    from coach.web.auth import unlock
+
+    with ctx.obj.store.session() as db:
+        user = get_user(db, username)
+        lifted = unlock(db, user.username)
+        audit.record(db, "cli", "unlock_user", target=f"user:{user.id}",
+                     detail=f"{lifted} lockout(s) lifted")
+    console.print(f"{lifted} lockout(s) lifted for [bold]{shown(user.username)}[/]", highlight=False)
 
 
 @audit_app.command("verify")
@@ -163,7 +246,7 @@ def audit_verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
     """
     from coach.store.audit import verify
 
-    with ctx.obj.store.session() as db:
+    with ctx.obj.existing_store.session() as db:
         report = verify(db)
     if as_json:
         print_json({"ok": report.ok, "entries": report.entries, "head": report.head,
@@ -178,8 +261,9 @@ def audit_verify(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
 
 @audit_app.command("list")
-def audit_list(ctx: typer.Context, patient: Annotated[int | None, typer.Option("--patient", "-p")] = None,
-               limit: Annotated[int, typer.Option(help="Latest N entries.")] = 30,
+def audit_list(ctx: typer.Context, patient: OptionalPatientId = None,
+               limit: Annotated[int, typer.Option(help="Latest N entries (1-100000).",
+                                                  min=1, max=100_000)] = 30,
                as_json: JsonOpt = False) -> None:
     """Show the latest audit entries (optionally for one patient).
 
@@ -187,20 +271,25 @@ def audit_list(ctx: typer.Context, patient: Annotated[int | None, typer.Option("
 
       coach audit list --patient 1
     """
+    from coach.store import audit
     from coach.store.clinical import AuditEntry
 
-    with ctx.obj.store.session() as db:
+    with ctx.obj.existing_store.session() as db:
         q = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
         if patient is not None:
             q = q.where(AuditEntry.patient_id == patient)
         rows = [{"id": e.id, "at": e.at.isoformat(timespec="seconds"), "user": e.username,
                  "action": e.action, "patient_id": e.patient_id, "target": e.target} for e in db.scalars(q)]
+        # Recorded after the query, so the listing shows the log as it was found.
+        audit.record(db, "cli", "list_audit", patient_id=patient,
+                     target=f"patient:{patient}" if patient is not None else "audit",
+                     detail=f"{len(rows)} entries")
     if as_json:
         print_json(rows)
         return
     table = Table("id", "at", "user", "action", "patient", "target")
     for r in rows:
-        table.add_row(*(str(r[k] if r[k] is not None else "") for k in
+        table.add_row(*(shown(r[k] if r[k] is not None else "") for k in
                         ("id", "at", "user", "action", "patient_id", "target")))
     console.print(table)
 
@@ -208,8 +297,8 @@ def audit_list(ctx: typer.Context, patient: Annotated[int | None, typer.Option("
 @notes_app.command("make")
 def notes_make(
     ctx: typer.Context,
-    session: Annotated[list[int] | None, typer.Option("--session", "-s", help="Session id (repeat).")] = None,
-    patient: Annotated[int | None, typer.Option(
+    session: Annotated[list[int] | None, id_option("--session", "-s", help="Session id (repeat).")] = None,
+    patient: Annotated[int | None, id_option(
         "--patient", "-p", help="Every ended session of this patient without a note.")] = None,
     pending: Annotated[bool, typer.Option(
         help="Every ended session without a note (e.g. from cron after clinic hours).")] = False,
@@ -234,11 +323,12 @@ def notes_make(
     """
     from sqlalchemy.exc import IntegrityError
 
-    from coach.notes.make import NoteError, make_note
+    from coach.notes.make import NoteError, make_note_in
     from coach.notes.service import open_embedder, sessions_without_note
-    from coach.store import audit
-    from coach.store.schema import CoachSession
 
+    if session and (patient is not None or pending):
+        fail("give either --session ID (repeat it for several) or --patient ID / --pending, not both: "
+             "--session makes exactly the notes named, the others find the sessions themselves")
     writer = writer or ctx.obj.settings.notes_writer
     if writer not in ("model", "extractive"):
         fail("--writer must be model or extractive")
@@ -266,10 +356,8 @@ def notes_make(
     results = []
     for sid in ids:
         try:
-            with context.store.session() as db:
-                result = make_note(db, sid, embedder, factory if writer == "model" else None, replace)
-                owner = db.scalar(select(CoachSession.patient_id).where(CoachSession.id == sid))
-                audit.record(db, "cli", "make_note", patient_id=owner, target=f"note:{result.note_id}")
+            result = make_note_in(context.store, sid, embedder, factory if writer == "model" else None,
+                                  replace)
         except (NoteError, IntegrityError) as exc:
             if not batch or (session and sid in session):
                 raise
@@ -292,9 +380,10 @@ def notes_make(
 @export_app.command("fhir")
 def export_fhir(
     ctx: typer.Context,
-    patient: Annotated[int, typer.Option("--patient", "-p", help="Patient id.")],
+    patient: Annotated[int, id_option("--patient", "-p", help="Patient id.")],
     out: Annotated[Path | None, typer.Option(
-        "--out", "-o", help="Write to this file (default stdout).")] = None,
+        "--out", "-o", help="Write to this file, readable only by you (default stdout); a missing "
+        "folder is created.")] = None,
 ) -> None:
     """Export a patient's notes and reported readings as a FHIR R4 (4.0.1) Bundle, validated.
 
@@ -303,20 +392,28 @@ def export_fhir(
       coach export fhir --patient 1 --out maggie.fhir.json
       coach export fhir -p 1 | jq '.entry | length'
     """
+    from coach.cli.files import check_output, write_private
     from coach.notes.fhir import patient_bundle
     from coach.store import audit
 
-    with ctx.obj.store.session() as db:
+    if out is not None:
+        check_output(out, "--out")
+    with ctx.obj.existing_store.session() as db:
         bundle = patient_bundle(db, patient)
         audit.record(db, "cli", "export_fhir", patient_id=patient, target=f"patient:{patient}",
                      detail=str(out or "stdout"))
-    text = json.dumps(bundle, indent=2)
-    if out is None:
-        sys.stdout.write(text + "\n")
-        return
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text + "\n", encoding="utf-8")
-    console.print(f"wrote {len(bundle['entry'])} resources to {out}")
+        text = json.dumps(bundle, indent=2) + "\n"
+        if out is None:
+            sys.stdout.write(text)
+            return
+        # Written inside the transaction: a failed write leaves no audit entry claiming an export.
+        try:
+            write_private(out, text.encode("utf-8"))
+        except OSError as exc:
+            fail(f"could not write {out} ({exc.strerror}); nothing was written or changed: free "
+                 "some space or pick another --out")
+    console.print(f"wrote {len(bundle['entry'])} resources to {shown(out)} (readable only by you)",
+                  highlight=False)
 
 
 def serve(
@@ -349,6 +446,9 @@ def serve(
     import socket
 
     with socket.socket() as probe:
+        # SO_REUSEADDR as uvicorn itself sets it: a port left in TIME_WAIT by a server that just
+        # crashed or restarted is free to use, one that another process listens on is not.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind((host, port))
         except OSError as exc:
@@ -381,17 +481,24 @@ def seed(
     """
     from coach.web.seed import seed_store
 
+    for option, value, low, high in (("--patients", patients, 1, 100_000),
+                                     ("--turns", turns, 0, 10_000_000), ("--notes", notes, 0, 1_000_000)):
+        if not low <= value <= high:
+            fail(f"{option} must be a whole number from {low} to {high}, not {value}")
     password = _read_password(password_stdin) if password_stdin else None
     report = seed_store(ctx.obj.store, patients, turns, notes, clinician, password,
                         progress=not as_json)
+    # A password on the terminal ends up in scrollback and CI logs: it is never printed.
+    report.pop("password", None)
     if as_json:
         print_json(report)
     else:
         console.print(f"seeded {report['patients']} patients, {report['sessions']} sessions, "
                       f"{report['turns']} turns, {report['notes']} notes; clinician "
-                      f"{report['clinician']} sees them all")
-        if report.get("password"):
-            console.print(f"password for {report['clinician']}: {report['password']}")
+                      f"{shown(report['clinician'])} sees them all", highlight=False)
+        if not password_stdin:
+            console.print(f"to sign in as {shown(report['clinician'])}, set a password: "
+                          f"coach users reset-password {shown(report['clinician'])}", highlight=False)
 
 
 def bench_notes(
@@ -431,20 +538,33 @@ def bench_notes(
 
 def bench_web(
     ctx: typer.Context,
-    runs: Annotated[int, typer.Option(help="Requests per page.")] = 30,
+    runs: Annotated[int, typer.Option(help="Requests per page (page times).")] = 30,
+    concurrency: Annotated[list[int] | None, typer.Option(
+        "--concurrency", "-c", help="Load test: this many clients at once against `coach serve` "
+        "(repeat for several levels).")] = None,
+    requests: Annotated[int, typer.Option(help="Load test: requests per client.")] = 20,
     as_json: JsonOpt = False,
 ) -> None:
-    """Median server time of the dashboard, patient, note and transcript pages on this store.
+    """Median server time of each page, or (with --concurrency) errors and latency under load.
 
-    Fill a throwaway store first (`coach seed`); the times come from the app's
-    Server-Timing header, so they exclude the network.
+    Fill a throwaway store first (`coach seed`). Page times come from the app's
+    Server-Timing header, so they exclude the network. The load test starts the real
+    server in its own process, sends every client's requests at once (pages, API reads,
+    a flag acknowledgement, anonymous requests with random cookies, an oversized body),
+    counts every wrong answer as an error, and checks the audit chain afterwards.
 
-    Example:
+    Examples:
 
       export COACH_HOME=$(mktemp -d); coach seed; coach bench web
+      coach bench web -c 1 -c 10 -c 25 -c 50 --requests 20
     """
+    if concurrency:
+        _bench_load(ctx, concurrency, requests, as_json)
+        return
     from coach.web.seed import run_web_bench
 
+    if runs < 1:
+        fail("--runs must be at least 1")
     report = run_web_bench(ctx.obj.store, runs)
     if as_json:
         print_json(report)
@@ -454,6 +574,36 @@ def bench_web(
     for name, row in report["pages"].items():
         table.add_row(name, f"{row['median_ms']:.1f}", f"{row['p90_ms']:.1f}", str(row["runs"]))
     console.print(table)
+
+
+def _bench_load(ctx: typer.Context, levels: list[int], requests: int, as_json: bool) -> None:
+    from coach.web.load import LoadError, run_load
+
+    if any(n < 1 or n > 500 for n in levels) or requests < 1:
+        fail("--concurrency must be 1-500 and --requests at least 1")
+    reports = []
+    for n in levels:
+        try:
+            reports.append(run_load(ctx.obj.store, n, requests, ctx.obj.config_file))
+        except LoadError as exc:
+            fail(str(exc))
+        if not as_json:
+            console.print(f"{n} client(s): {reports[-1]['errors']} errors", highlight=False)
+    if as_json:
+        print_json(reports)
+    else:
+        table = Table("clients", "requests", "errors", "req/s", "median ms", "p90 ms", "audit chain",
+                      title="clinician app under concurrent load (client-side times)")
+        for r in reports:
+            table.add_row(str(r["concurrency"]), str(r["requests"]), str(r["errors"]),
+                          f"{r['requests_per_s']:.1f}", f"{r['median_ms']}", f"{r['p90_ms']}",
+                          f"intact, +{r['audit_entries_added']}" if r["audit_ok"] else r["audit_problem"])
+        console.print(table)
+        for r in reports:
+            for kind, count in r["error_kinds"].items():
+                console.print(f"  {r['concurrency']} clients: {count} x {kind}", highlight=False)
+    if any(r["errors"] or not r["audit_ok"] for r in reports):
+        raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

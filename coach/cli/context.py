@@ -55,6 +55,17 @@ class Context:
         return self._store
 
     @property
+    def existing_store(self) -> Store:
+        """The store for commands that only read or check it: these never create one.
+
+        `coach audit verify` on a fresh install reporting "intact, 0 entries" over a store it
+        just made would hide a missing or moved database; saying there is none does not.
+        """
+        if self._store is None:
+            self._store = open_store(self.settings.db_path, self.settings.key_path, create=False)
+        return self._store
+
+    @property
     def triage(self) -> Triage:
         if self._triage is None:
             self._triage = open_triage(self.settings)

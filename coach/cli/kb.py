@@ -9,6 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from coach.cli.main import JsonOpt, console, err_console, fail, print_json
+from coach.cli.text import shown
 
 kb_app = typer.Typer(
     help="The reviewed health knowledge base: build the index, search it, check its quality.",
@@ -126,7 +127,8 @@ def search(
                       str(h["similarity"]), str(h["bm25_rank"]), str(h["dense_rank"]))
     console.print(table)
     if result.corrections:
-        console.print("spelling: " + ", ".join(f"{a}->{b}" for a, b in result.corrections.items()))
+        console.print("spelling: " + shown(", ".join(f"{a}->{b}" for a, b in result.corrections.items())),
+                      highlight=False)
     if not result.relevant:
         console.print(f"[yellow]nothing relevant[/] (best cosine {result.best_similarity:.2f} < "
                       f"{result.threshold}): the coach would say it has no reviewed information",

@@ -10,13 +10,16 @@ from typing import Annotated
 import typer
 
 from coach.cli.main import JsonOpt, console, fail, print_json
+from coach.cli.options import NAME_CHARS, PatientId, id_option, text_option
+from coach.cli.text import shown
+from coach.store import audit
 
 memory_app = typer.Typer(
     help="Memory sessions (Dignity Therapy) and the legacy document made from the patient's words.",
     no_args_is_help=True,
 )
 
-PatientOpt = Annotated[int, typer.Option("--patient", "-p", help="Patient id.")]
+PatientOpt = PatientId
 
 
 def _lines(interactive: bool) -> Iterator[str]:
@@ -31,7 +34,7 @@ def _lines(interactive: bool) -> Iterator[str]:
         if not line:
             continue
         if not interactive:
-            console.print(f"[bold cyan]You:[/] {line}", highlight=False)
+            console.print(f"[bold cyan]You:[/] {shown(line)}", highlight=False)
         yield line
 
 
@@ -42,9 +45,9 @@ def _show(steps: list[object]) -> None:
         assert isinstance(step, Step)
         style = "red" if step.flag_id else "green"
         label = f"[bold {style}]Sam:[/] "
-        console.print(label + step.text, highlight=False)
+        console.print(label + shown(step.text), highlight=False)
         if step.flag_id:
-            console.print(f"[red]  triage: {step.triage}  \\[flagged for the care team][/]")
+            console.print(f"[red]  triage: {shown(step.triage)}  \\[flagged for the care team][/]")
 
 
 def _ask_consent(ctx: typer.Context, patient: int, proxy: str, share: bool, given: bool) -> None:
@@ -69,7 +72,8 @@ def _ask_consent(ctx: typer.Context, patient: int, proxy: str, share: bool, give
     with store.session() as db:
         consent = give_consent(db, patient, proxy, share)
         console.print(f"[dim]consent recorded {consent.given_at:%Y-%m-%d %H:%M} UTC"
-                      + (f"; proxy: {consent.proxy_name}" if consent.proxy_name else "") + "[/]")
+                      + (f"; proxy: {shown(consent.proxy_name)}" if consent.proxy_name else "") + "[/]",
+                      highlight=False)
 
 
 def _run(ctx: typer.Context, patient: int, resume_only: bool, transcriber_name: str | None) -> None:
@@ -94,7 +98,7 @@ def _run(ctx: typer.Context, patient: int, resume_only: bool, transcriber_name: 
                 samples = load_audio(path)
                 transcriber = transcriber or context.open_transcriber(transcriber_name)
                 text = transcriber.transcribe(samples).text
-                console.print(f"[dim]  (heard) {text}[/]", highlight=False)
+                console.print(f"[dim]  (heard) {shown(text)}[/]", highlight=False)
                 _show(list(interview.answer(text, path.read_bytes(), path.name)))
             else:
                 _show(list(interview.answer(line)))
@@ -120,7 +124,8 @@ def start(
     patient: PatientOpt,
     consent: Annotated[bool, typer.Option("--consent", help="The patient has heard the explanation "
                                           "and agreed (for scripts; otherwise they are asked).")] = False,
-    proxy: Annotated[str, typer.Option(help="Someone the patient names to review and approve.")] = "",
+    proxy: Annotated[str, text_option("--proxy", help="Someone the patient names to review and approve.",
+                                      max_chars=NAME_CHARS)] = "",
     share: Annotated[bool, typer.Option("--share-with-care-team",
                                         help="The care team may read the content.")] = False,
     asr: Annotated[str | None, typer.Option(help="Speech model for @recording answers.")] = None,
@@ -165,9 +170,9 @@ def _print_document(data: dict[str, object]) -> None:
     for p in paragraphs:
         if p["section"] != section:
             section = p["section"]
-            console.print(f"\n[bold]{section}[/]", highlight=False)
+            console.print(f"\n[bold]{shown(section)}[/]", highlight=False)
         edited = " [dim](edited)[/]" if p["edited_by"] else ""
-        console.print(f"[cyan]{p['number']:>3}[/]  {p['text']}{edited}", highlight=False)
+        console.print(f"[cyan]{p['number']:>3}[/]  {shown(p['text'])}{edited}", highlight=False)
     console.print()
     console.print(f"[dim]traceability: {check.get('matched')} of {check.get('sentences')} sentences "
                   f"match the transcript; {len(check.get('rejected', []))} left out; "
@@ -181,7 +186,8 @@ def _print_document(data: dict[str, object]) -> None:
         console.print(f"[yellow]The session is not finished ({check.get('questions_asked')} of 9 "
                       "questions asked); this document holds what was said so far.[/]")
     if data["status"] == "approved":
-        console.print(f"[green]approved by {data['approved_by']} on {data['approved_at']}[/]")
+        console.print(f"[green]approved by {shown(data['approved_by'])} on {data['approved_at']}[/]",
+                      highlight=False)
 
 
 def _review(ctx: typer.Context, patient: int, by: str | None) -> None:
@@ -218,7 +224,7 @@ def _review(ctx: typer.Context, patient: int, by: str | None) -> None:
             else:
                 console.print("[yellow]not understood[/]")
         except doc.DocumentError as exc:
-            console.print(f"[red]{exc}[/]", highlight=False)
+            console.print(f"[red]{shown(exc)}[/]", highlight=False)
 
 
 @memory_app.command("document")
@@ -229,14 +235,16 @@ def document(
                                          help="Read, edit, remove and approve interactively.")] = False,
     rebuild: Annotated[bool, typer.Option("--rebuild", help="Make a new draft version from the "
                                           "transcript (after more answers).")] = False,
-    edit: Annotated[int | None, typer.Option("--edit",
-                                             help="Paragraph number to replace with --text.")] = None,
-    text: Annotated[str | None, typer.Option("--text", help="The new text for --edit.")] = None,
-    remove: Annotated[int | None, typer.Option("--remove", help="Paragraph number to take out.")] = None,
-    include_turn: Annotated[int | None, typer.Option(
+    edit: Annotated[int | None, id_option("--edit",
+                                          help="Paragraph number to replace with --text.")] = None,
+    text: Annotated[str | None, text_option("--text", help="The new text for --edit.",
+                                            max_chars=10_000)] = None,
+    remove: Annotated[int | None, id_option("--remove", help="Paragraph number to take out.")] = None,
+    include_turn: Annotated[int | None, id_option(
         "--include-turn", help="Put a held-back (safety-flagged) answer back, then rebuild.")] = None,
     approve: Annotated[bool, typer.Option("--approve", help="Approve the document (needs --by).")] = False,
-    by: Annotated[str | None, typer.Option("--by", help="The patient's name or their named proxy.")] = None,
+    by: Annotated[str | None, text_option("--by", help="The patient's name or their named proxy.",
+                                          max_chars=NAME_CHARS)] = None,
     titles: Annotated[str, typer.Option(help="Section titles: `protocol` uses the themes' own; "
                                         "`model` lets the model propose them (checked).")] = "protocol",
     as_json: JsonOpt = False,
@@ -295,10 +303,14 @@ def document(
         if approve and by:
             doc.approve(db, patient, by)
     if review and not as_json:
+        with store.session() as db:
+            audit.record(db, "cli", "review_legacy_document", patient_id=patient, target=f"patient:{patient}")
         _review(ctx, patient, by)
         return
     with store.session() as db:
         data = doc.document_json(doc.readable_document(db, patient))
+        audit.record(db, "cli", "view_legacy_document", patient_id=patient, target=f"patient:{patient}",
+                     detail=f"version {data['version']}")
     if as_json:
         print_json(data)
         return
@@ -341,8 +353,10 @@ def export(
         numbers = [int(x) for x in passages.replace(" ", "").split(",") if x]
     except ValueError:
         fail("--passages takes paragraph numbers separated by commas, e.g. 1,4,7")
-    with ctx.obj.store.session() as db:
+    with ctx.obj.existing_store.session() as db:
         result = run_export(db, patient, out, audio, numbers or None)
+        audit.record(db, "cli", "export_legacy", patient_id=patient, target=f"patient:{patient}",
+                     detail=str(out))
     if as_json:
         print_json(result.as_json())
         return
@@ -392,15 +406,19 @@ def status(ctx: typer.Context, patient: PatientOpt, as_json: JsonOpt = False) ->
       coach memory status --patient 3 --json
     """
     from coach.legacy.status import legacy_status
+    from coach.store.schema import Patient
 
-    with ctx.obj.store.session() as db:
+    with ctx.obj.existing_store.session() as db:
+        if db.get(Patient, patient) is None:
+            fail(f"no patient with id {patient}; see `coach patients list`")
         data = legacy_status(db, patient)
+        audit.record(db, "cli", "view_legacy_status", patient_id=patient, target=f"patient:{patient}")
     if as_json:
         print_json(data)
         return
     for key, value in data.items():
         if key != "content":
-            console.print(f"{key:>20}: {value}", highlight=False)
+            console.print(f"{key:>20}: {shown(value)}", highlight=False)
 
 
 def bench_memory(

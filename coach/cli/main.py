@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from coach import __version__
+from coach.cli.text import has_bad_bytes, shown
 from coach.config import ConfigError, load_settings
 
 console = Console()
@@ -40,8 +41,23 @@ def print_json(data: Any) -> None:
 
 
 def fail(message: str, code: int = 1) -> NoReturn:
-    err_console.print(f"[bold red]error:[/] {message}", highlight=False)
+    err_console.print(f"[bold red]error:[/] {shown(message)}", highlight=False)
     raise typer.Exit(code)
+
+
+def _bad_argument() -> str | None:
+    """Name the first argument that is not UTF-8, before it reaches the store or the terminal.
+
+    Python hands such bytes over as lone surrogates, which cannot be encoded again: a
+    name with them would fail deep inside a database write. A file name in another
+    encoding is refused too; the store records paths in its audit log as UTF-8.
+    """
+    for n, arg in enumerate(sys.argv[1:], 1):
+        if has_bad_bytes(arg):
+            raw = ascii(arg.encode("utf-8", "surrogateescape"))[1:]
+            return (f"argument {n} ({raw}) is not valid UTF-8 text; type it again as UTF-8 "
+                    "(set a UTF-8 locale, e.g. LANG=C.UTF-8), or rename a file whose name is not UTF-8")
+    return None
 
 
 @app.callback()
@@ -94,14 +110,18 @@ def _sigterm(_signum: int, _frame: FrameType | None) -> None:
 def main() -> None:
     from coach.errors import USER_ERRORS
 
+    bad = _bad_argument()
+    if bad is not None:
+        err_console.print(f"[bold red]error:[/] {shown(bad)}", highlight=False)
+        sys.exit(2)
     signal.signal(signal.SIGTERM, _sigterm)
     try:
         app()
     except USER_ERRORS as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {shown(exc)}", highlight=False)
         sys.exit(1)
     except ConfigError as exc:
-        err_console.print(f"[bold red]config error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]config error:[/] {shown(exc)}", highlight=False)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("\n[yellow]stopped[/]; everything said so far is saved.")

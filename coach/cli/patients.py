@@ -12,14 +12,17 @@ from sqlalchemy.orm import Session
 
 from coach import goals as goals_mod
 from coach.cli.main import JsonOpt, console, fail, print_json
+from coach.cli.options import NAME_CHARS, PatientId, id_argument, text_option
+from coach.cli.text import shown
+from coach.store import audit
 from coach.store.schema import Goal, Patient
 
 patients_app = typer.Typer(help="Add, list and show patient profiles.", no_args_is_help=True)
 goals_app = typer.Typer(help="SMART goals and check-ins.", no_args_is_help=True)
 
 AGE_BANDS = ("", "18-29", "30-39", "40-49", "50-59", "60-69", "70-79", "80-89", "90+")
-Multi = Annotated[list[str] | None, typer.Option(help="Repeat for several.")]
-PatientOpt = Annotated[int, typer.Option("--patient", "-p", help="Patient id (see `coach patients list`).")]
+Multi = Annotated[list[str] | None, text_option(help="Repeat for several.", max_chars=NAME_CHARS)]
+PatientOpt = PatientId
 
 
 def patient_dict(p: Patient) -> dict[str, object]:
@@ -34,15 +37,18 @@ def patient_dict(p: Patient) -> dict[str, object]:
 @patients_app.command("add")
 def add(
     ctx: typer.Context,
-    name: Annotated[str, typer.Option(help="Full name.")],
-    preferred_name: Annotated[str, typer.Option(help="What the coach calls them.")] = "",
+    name: Annotated[str, text_option("--name", help=f"Full name (up to {NAME_CHARS} characters).",
+                                     max_chars=NAME_CHARS, required=True)],
+    preferred_name: Annotated[str, text_option("--preferred-name", help="What the coach calls them.",
+                                               max_chars=NAME_CHARS)] = "",
     age_band: Annotated[str, typer.Option(help=f"One of {', '.join(AGE_BANDS[1:])}.")] = "",
     condition: Multi = None,
     medication: Multi = None,
     allergy: Multi = None,
-    goals: Annotated[str, typer.Option(help="What matters to them, in their words.")] = "",
-    preferences: Annotated[str, typer.Option(help="How they like to be coached.")] = "",
-    language: Annotated[str, typer.Option(help="Preferred language code.")] = "en",
+    goals: Annotated[str, text_option("--goals", help="What matters to them, in their words.")] = "",
+    preferences: Annotated[str, text_option("--preferences", help="How they like to be coached.")] = "",
+    language: Annotated[str, text_option("--language", help="Preferred language code.",
+                                         max_chars=35)] = "en",
     as_json: JsonOpt = False,
 ) -> None:
     """Add a patient and print their id.
@@ -56,7 +62,7 @@ def add(
     if not name.strip():
         fail("--name must not be empty")
     if age_band not in AGE_BANDS:
-        fail(f"--age-band must be one of {', '.join(AGE_BANDS[1:])}")
+        fail(f"--age-band must be one of {', '.join(AGE_BANDS[1:])}, not {age_band!r}")
     def clean(xs: list[str] | None) -> list[str]:
         return [x.strip() for x in xs or [] if x.strip()]
 
@@ -72,7 +78,7 @@ def add(
     if as_json:
         print_json(data)
     else:
-        console.print(f"added patient [bold]{data['id']}[/]: {data['name']}")
+        console.print(f"added patient [bold]{data['id']}[/]: {shown(data['name'])}", highlight=False)
 
 
 @patients_app.command("list")
@@ -83,8 +89,9 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
 
       coach patients list --json
     """
-    with ctx.obj.store.session() as db:
+    with ctx.obj.existing_store.session() as db:
         rows = [patient_dict(p) for p in db.scalars(select(Patient).order_by(Patient.id))]
+        audit.record(db, "cli", "list_patients", detail=f"{len(rows)} patients")
     if as_json:
         print_json(rows)
         return
@@ -93,8 +100,8 @@ def list_(ctx: typer.Context, as_json: JsonOpt = False) -> None:
         return
     table = Table("id", "name", "age", "conditions")
     for r in rows:
-        table.add_row(str(r["id"]), str(r["name"]), str(r["age_band"]),
-                      ", ".join(r["conditions"]))  # type: ignore[arg-type]
+        table.add_row(str(r["id"]), shown(r["name"]), shown(r["age_band"]),
+                      shown(", ".join(r["conditions"])))  # type: ignore[arg-type]
     console.print(table)
 
 
@@ -106,7 +113,7 @@ def _get_patient(db: Session, patient_id: int) -> Patient:
 
 
 @patients_app.command("show")
-def show(ctx: typer.Context, patient_id: Annotated[int, typer.Argument(help="Patient id.")],
+def show(ctx: typer.Context, patient_id: Annotated[int, id_argument(help="Patient id.")],
          as_json: JsonOpt = False) -> None:
     """Show one patient's profile, goals and recent sessions.
 
@@ -116,8 +123,9 @@ def show(ctx: typer.Context, patient_id: Annotated[int, typer.Argument(help="Pat
     """
     from coach.memory import memory_lines
 
-    with ctx.obj.store.session() as db:
+    with ctx.obj.existing_store.session() as db:
         patient = _get_patient(db, patient_id)
+        audit.record(db, "cli", "view_patient", patient_id=patient_id, target=f"patient:{patient_id}")
         data = patient_dict(patient)
         data["smart_goals"] = [goals_mod.describe(g, goals_mod.progress(db, g))
                                for g in patient.goals if g.status == "active"]
@@ -127,7 +135,9 @@ def show(ctx: typer.Context, patient_id: Annotated[int, typer.Argument(help="Pat
         return
     for key, value in data.items():
         if isinstance(value, list):
-            value = "\n  ".join(["", *map(str, value)]) if value else "-"
+            value = "\n  ".join(["", *map(shown, value)]) if value else "-"
+        else:
+            value = shown(value)
         console.print(f"[bold]{key:<16}[/] {value}", highlight=False)
 
 
@@ -135,10 +145,13 @@ def show(ctx: typer.Context, patient_id: Annotated[int, typer.Argument(help="Pat
 def goal_add(
     ctx: typer.Context,
     patient: PatientOpt,
-    what: Annotated[str, typer.Option(help="The specific action, e.g. 'walk after lunch'.")],
-    measure: Annotated[str, typer.Option(help="What is counted, e.g. 'minutes walked'.")],
+    what: Annotated[str, text_option("--what", help="The specific action, e.g. 'walk after lunch'.",
+                                     max_chars=NAME_CHARS)],
+    measure: Annotated[str, text_option("--measure", help="What is counted, e.g. 'minutes walked'.",
+                                        max_chars=NAME_CHARS)],
     target: Annotated[float, typer.Option(help="The number to reach each period.")],
-    unit: Annotated[str, typer.Option(help="Unit of the target, e.g. minutes.")] = "",
+    unit: Annotated[str, text_option("--unit", help="Unit of the target, e.g. minutes.",
+                                     max_chars=40)] = "",
     per: Annotated[str, typer.Option(help="day or week.")] = "day",
     by: Annotated[str, typer.Option(help="Due date, YYYY-MM-DD.")] = "",
     as_json: JsonOpt = False,
@@ -162,7 +175,7 @@ def goal_add(
     if as_json:
         print_json({"id": goal_id, "goal": line})
     else:
-        console.print(f"added goal [bold]{goal_id}[/]: {line}")
+        console.print(f"added goal [bold]{goal_id}[/]: {shown(line)}", highlight=False)
 
 
 @goals_app.command("list")
@@ -173,8 +186,9 @@ def goal_list(ctx: typer.Context, patient: PatientOpt, as_json: JsonOpt = False)
 
       coach goals list -p 1
     """
-    with ctx.obj.store.session() as db:
+    with ctx.obj.existing_store.session() as db:
         _get_patient(db, patient)
+        audit.record(db, "cli", "list_goals", patient_id=patient, target=f"patient:{patient}")
         goals = db.scalars(select(Goal).where(Goal.patient_id == patient).order_by(Goal.id)).all()
         rows = []
         for g in goals:
@@ -187,16 +201,16 @@ def goal_list(ctx: typer.Context, patient: PatientOpt, as_json: JsonOpt = False)
     if not rows:
         console.print("no goals yet; add one with `coach goals add`")
     for r in rows:
-        console.print(f"[bold]{r['id']}[/] [{r['status']}] {r['goal']}", highlight=False)
+        console.print(f"[bold]{r['id']}[/] \\[{r['status']}] {shown(r['goal'])}", highlight=False)
 
 
 @goals_app.command("checkin")
 def goal_checkin(
     ctx: typer.Context,
-    goal_id: Annotated[int, typer.Argument(help="Goal id.")],
+    goal_id: Annotated[int, id_argument(help="Goal id.")],
     value: Annotated[float, typer.Option(help="What the patient did, in the goal's unit.")],
     day: Annotated[str, typer.Option(help="YYYY-MM-DD (default today).")] = "",
-    note: Annotated[str, typer.Option(help="Anything the patient added.")] = "",
+    note: Annotated[str, text_option("--note", help="Anything the patient added.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
     """Record a check-in against a goal.
@@ -218,4 +232,4 @@ def goal_checkin(
     if as_json:
         print_json({"goal_id": goal_id, "goal": line})
     else:
-        console.print(f"checked in: {line}", highlight=False)
+        console.print(f"checked in: {shown(line)}", highlight=False)

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from coach.cli.main import JsonOpt, console, fail, print_json
+from coach.cli.text import shown
 
 
 def triage(
@@ -30,7 +31,7 @@ def triage(
     colour = {"crisis": "red", "emergency": "red", "out_of_scope": "yellow"}.get(
         result.category.value, "green")
     label = result.category.value + (" (check-in question)" if result.check_in else "")
-    console.print(f"[bold {colour}]{label}[/]  {result.reason}", highlight=False)
+    console.print(f"[bold {colour}]{label}[/]  {shown(result.reason)}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -10,6 +10,8 @@ import typer
 
 from coach.cli.chat import BackendOpt, ModelOpt, UrlOpt
 from coach.cli.main import JsonOpt, console, fail, print_json
+from coach.cli.options import PatientId
+from coach.cli.text import shown
 
 AsrOpt = Annotated[str | None, typer.Option(
     "--asr", help="Speech model: whisper-base (default) or whisper-tiny.en (light).")]
@@ -47,12 +49,12 @@ def transcribe(
         return
     if not transcript.text:
         fail(f"{file.name}: no speech found; record the question again, closer to the microphone")
-    console.print(transcript.text, highlight=False)
+    console.print(shown(transcript.text), highlight=False)
 
 
 def talk(
     ctx: typer.Context,
-    patient: Annotated[int, typer.Option("--patient", "-p", help="Patient id.")],
+    patient: PatientId,
     recording: Annotated[Path | None, typer.Option(
         "--in", help="The patient's spoken question (audio file).")] = None,
     out: Annotated[Path | None, typer.Option("--out", help="Where to write the spoken reply (wav).")] = None,
@@ -63,8 +65,8 @@ def talk(
     pcm: Annotated[str | None, typer.Option(
         "--pcm", help="Live raw 16-bit little-endian PCM from a file or pipe ('-' for stdin), as the "
         "headset client sends it.")] = None,
-    rate: Annotated[int, typer.Option(help="Sample rate of --pcm.")] = 16000,
-    channels: Annotated[int, typer.Option(help="Channels of --pcm (1 or 2).")] = 1,
+    rate: Annotated[int, typer.Option(help="Sample rate of --pcm.", min=8000, max=192_000)] = 16000,
+    channels: Annotated[int, typer.Option(help="Channels of --pcm (1 or 2).", min=1, max=2)] = 1,
     end_silence: Annotated[int, typer.Option(
         help="Milliseconds of silence that end a live turn (longer suits slower speakers).")] = 1200,
     ack: Annotated[bool, typer.Option(
@@ -85,7 +87,8 @@ def talk(
       headset-client | coach talk -p 1 --pcm - --rate 48000 --out replies.wav --json
     """
     from avatar.voice import write_wav
-    from coach.cli.chat import note_later
+    from coach.cli.chat import audit_conversation, note_later
+    from coach.cli.files import check_output
     from coach.conversation import Conversation
     from coach.voice.turn import spoken_turn
 
@@ -93,11 +96,20 @@ def talk(
         fail("give exactly one of --in FILE, --mic or --pcm PATH|-")
     if recording is not None and out is None:
         fail("--in needs --out, the wav file to write the spoken reply to")
+    # Checked before the models load and the patient speaks: the reply must have somewhere to go.
+    for path, option in ((out, "--out"), (timeline, "--timeline")):
+        if path is not None:
+            check_output(path, option)
     context = ctx.obj.with_llm(llm_backend=backend, llm_model=model, llm_url=url)
     transcriber = context.open_transcriber(asr)
     voice = context.open_voice()
     conv = Conversation(context.store, patient, context.triage, context.open_model, context.generation,
                         context.settings.locale, warm=True, knowledge=context.knowledge)
+    try:
+        audit_conversation(context, conv)
+    except BaseException:
+        conv.close()
+        raise
     if recording is None:
         try:
             _live(conv, transcriber, voice, mic, pcm, rate, channels, end_silence, ack, out, as_json)
@@ -122,10 +134,10 @@ def talk(
                     "first_audio_seconds": round(turn.first_audio_seconds or 0.0, 2),
                     "triage": data["triage"]})
         return
-    console.print(f"[bold cyan]heard:[/] {turn.transcript.text}", highlight=False)
-    console.print(f"[bold green]Sam:[/] {' '.join(s.text for s in turn.sentences)}", highlight=False)
-    console.print(f"[dim]reply audio {seconds:.1f} s -> {out}"
-                  + (f"; timeline -> {timeline}" if timeline else "") + "[/]", highlight=False)
+    console.print(f"[bold cyan]heard:[/] {shown(turn.transcript.text)}", highlight=False)
+    console.print(f"[bold green]Sam:[/] {shown(' '.join(s.text for s in turn.sentences))}", highlight=False)
+    console.print(f"[dim]reply audio {seconds:.1f} s -> {shown(out)}"
+                  + (f"; timeline -> {shown(timeline)}" if timeline else "") + "[/]", highlight=False)
 
 
 def _live(conv: Any, transcriber: Any, voice: Any, mic: bool, pcm: str | None, rate: int,
@@ -165,8 +177,8 @@ def _live(conv: Any, transcriber: Any, voice: Any, mic: bool, pcm: str | None, r
         print_json({"turns": [t.summary() for t in turns], "audio": str(out or "")})
         return
     for t in turns:
-        console.print(f"[bold cyan]heard:[/] {t.transcript or '(nothing)'}", highlight=False)
-        reply = " ".join(s.text for s in t.sentences)
+        console.print(f"[bold cyan]heard:[/] {shown(t.transcript or '(nothing)')}", highlight=False)
+        reply = shown(" ".join(s.text for s in t.sentences))
         console.print(f"[bold green]Sam:[/] {reply}" + (" [yellow](interrupted)[/]" if t.interrupted else ""),
                       highlight=False)
 

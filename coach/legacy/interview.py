@@ -33,6 +33,7 @@ from coach.legacy.protocol import (
 )
 from coach.legacy.safety import asks_first, memory_category
 from coach.safety import Category, TriageResult, fixed_reply
+from coach.safety.normalise import mend
 from coach.safety.triage import TriageInputError
 from coach.store.db import Store
 from coach.store.legacy import LegacyAnswer, LegacyInterview
@@ -182,7 +183,8 @@ class Interview:
 
     def answer(self, text: str, recording: bytes | None = None, recording_name: str = "") -> list[Step]:
         """Store one answer (and its recording), triage it, and say what comes next."""
-        text = text.strip()
+        # A lone surrogate (pasted, or from a broken terminal) cannot be stored; it becomes U+FFFD.
+        text = mend(text).strip()
         if not text:
             raise InterviewError("the answer is empty; type something, /skip or /pause")
         if self.finished:

@@ -39,6 +39,6 @@ def open_language_model(settings: Settings) -> LanguageModel:
         return TransformersModel(path, device=settings.device, name=settings.llm_model)
     from coach.llm.llamacpp import LlamaCppModel
 
-    gpu_layers = -1 if settings.device == "cuda" else 0
+    gpu_layers = -1 if settings.device.startswith("cuda") else 0
     return LlamaCppModel(path, n_ctx=settings.llm_context, threads=settings.llm_threads,
                          gpu_layers=gpu_layers, name=settings.llm_model)

@@ -33,8 +33,15 @@ class StopWhenSet(StoppingCriteria):  # type: ignore[misc]
 def _pick_device(device: str) -> str:
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise LLMError("device=cuda was asked for but torch sees no CUDA GPU; use device=cpu")
+    if device.startswith("cuda"):
+        _, _, number = device.partition(":")
+        if not torch.cuda.is_available():
+            raise LLMError(f"device={device} was asked for but torch sees no CUDA GPU; use device=cpu")
+        if number and int(number) >= torch.cuda.device_count():
+            raise LLMError(f"device={device}: torch sees {torch.cuda.device_count()} GPU(s), numbered "
+                           "from 0; pick one of those, or device=cuda")
+    if device == "mps" and not torch.backends.mps.is_available():
+        raise LLMError("device=mps was asked for but torch sees no Apple GPU; use device=cpu")
     return device
 
 
@@ -55,7 +62,7 @@ class TransformersModel:
         folder = path
         if path.is_file():
             folder, kwargs["gguf_file"] = path.parent, path.name
-        dtype = torch.float16 if self._device == "cuda" else torch.float32
+        dtype = torch.float16 if self._device.startswith("cuda") else torch.float32
         try:
             self._tok = AutoTokenizer.from_pretrained(str(folder), **kwargs)
             self._model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=dtype, **kwargs)

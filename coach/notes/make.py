@@ -24,7 +24,9 @@ from coach.notes.draft import (
     model_draft,
 )
 from coach.notes.readings import ExtractedReading, extract_readings, missed_medication
+from coach.store import audit
 from coach.store.clinical import Note, NoteStatement, Reading
+from coach.store.db import Store
 from coach.store.schema import CoachSession, Turn
 from knowledge.embeddings import Embedder
 
@@ -111,7 +113,35 @@ def _covered(words: set[str], covered: list[set[str]]) -> bool:
 
 def make_note(db: Session, session_id: int, embedder: Embedder | None,
               model_factory: Callable[[], LanguageModel] | None = None, replace: bool = False) -> NoteResult:
-    """Make the note for a stored session (replacing an unreviewed one when asked)."""
+    """Make the note for a stored session (replacing an unreviewed one when asked), in one unit of work."""
+    turns = note_turns(db, session_id, replace)
+    model = model_factory() if model_factory is not None else None
+    return save_note(db, session_id, build_note(turns, embedder, model), replace)
+
+
+def make_note_in(store: Store, session_id: int, embedder: Embedder | None,
+                 model_factory: Callable[[], LanguageModel] | None = None,
+                 replace: bool = False, actor: str = "cli") -> NoteResult:
+    """The same, audited as `actor`, with the drafting outside any write transaction.
+
+    A model draft takes from seconds to minutes on a CPU; holding the store's write lock
+    that long would stall every clinician's page. The turns are read, the note drafted
+    with no transaction open, and stored after checking again that nobody noted the
+    session (or reviewed its note) meanwhile.
+    """
+    with store.reading() as db:
+        turns = note_turns(db, session_id, replace)
+    model = model_factory() if model_factory is not None else None
+    result = build_note(turns, embedder, model)
+    with store.session() as db:
+        saved = save_note(db, session_id, result, replace)
+        owner = db.scalar(select(CoachSession.patient_id).where(CoachSession.id == session_id))
+        audit.record(db, actor, "make_note", patient_id=owner, target=f"note:{saved.note_id}")
+        return saved
+
+
+def note_turns(db: Session, session_id: int, replace: bool) -> list[TranscriptTurn]:
+    """The turns to write a note about; NoteError when this session may not get one."""
     session = db.get(CoachSession, session_id)
     if session is None:
         raise NoteError(f"no session with id {session_id}; see `coach patients show PATIENT`")
@@ -119,6 +149,14 @@ def make_note(db: Session, session_id: int, embedder: Embedder | None,
         # A legacy interview is the patient's own record, not a clinical encounter.
         raise NoteError(f"session {session_id} is a palliative memory session: it gets no clinical note; "
                         "its progress shows in `coach memory status`")
+    _existing(db, session_id, replace)
+    turns = session_turns(db, session_id)
+    if not turns:
+        raise NoteError(f"session {session_id} has no turns to write a note about")
+    return turns
+
+
+def _existing(db: Session, session_id: int, replace: bool) -> Note | None:
     existing = db.scalar(select(Note).where(Note.session_id == session_id))
     if existing is not None:
         if existing.reviewed_at is not None:
@@ -126,11 +164,15 @@ def make_note(db: Session, session_id: int, embedder: Embedder | None,
                             "a reviewed note is kept as it is")
         if not replace:
             raise NoteError(f"session {session_id} already has a note; pass --replace to remake it")
-    turns = session_turns(db, session_id)
-    if not turns:
-        raise NoteError(f"session {session_id} has no turns to write a note about")
-    model = model_factory() if model_factory is not None else None
-    result = build_note(turns, embedder, model)
+    return existing
+
+
+def save_note(db: Session, session_id: int, result: NoteResult, replace: bool) -> NoteResult:
+    """Store a built note (the checks of `note_turns` are made again: time may have passed)."""
+    session = db.get(CoachSession, session_id)
+    if session is None:
+        raise NoteError(f"session {session_id} was deleted while its note was written")
+    existing = _existing(db, session_id, replace)
     result.session_id = session_id
     if existing is not None:
         db.execute(delete(NoteStatement).where(NoteStatement.note_id == existing.id))

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from coach.numbers import plausible_reading
+
 KINDS = ("blood_pressure", "glucose", "weight", "steps")
 
 UNITS = {"blood_pressure": "mmHg", "steps": "steps/day"}
@@ -178,8 +180,6 @@ def _blood_pressure(sentence: str, context: str = "") -> list[ExtractedReading]:
     found = []
     for m in _BP.finditer(sentence):
         sys_, dia = float(m.group(1)), float(m.group(2))
-        if not (70 <= sys_ <= 260 and 30 <= dia <= 160 and sys_ > dia):
-            continue
         # "140/95" written with a slash reads as blood pressure on its own; "140 over 95" needs the word.
         if not named and not ("/" in m.group(0) and sys_ >= 90 and dia >= 50):
             continue
@@ -210,18 +210,14 @@ def _glucose(sentence: str, context: str = "") -> list[ExtractedReading]:
             continue
         if not unit and _TIME_BEFORE.search(_prefix(sentence, m.start())):
             continue  # "at 7" is a time of day
+        # Which unit was meant; whether the value is plausible in it is for extract_readings.
         if unit.startswith("mmol") or unit.startswith("milli") or (not unit and "." in raw and value < 35):
             unit_name = "mmol/L"
-            ok = 1.5 <= value <= 35
         elif unit.startswith("mg") or (not unit and value >= 40):
             unit_name = "mg/dL"
-            ok = 40 <= value <= 600
         elif not unit and 2 <= value < 35:
             unit_name = "mmol/L"
-            ok = True
         else:
-            ok = False
-        if not ok:
             continue
         timing = ""
         low = sentence.lower()
@@ -243,13 +239,12 @@ def _weight(sentence: str) -> list[ExtractedReading]:
             continue
         value, unit = float(m.group(1)), m.group(2).lower()
         if unit.startswith(("kg", "kilo")):
-            unit_name, ok = "kg", 30 <= value <= 300
+            unit_name = "kg"
         elif unit.startswith(("lb", "pound")):
-            unit_name, ok = "lb", 66 <= value <= 660
+            unit_name = "lb"
         else:
-            unit_name, value, ok = "kg", round(value * 6.35029, 1), 5 <= value <= 45
-        if ok:
-            found.append(ExtractedReading("weight", value, unit_name, sentence, None, _when(sentence)))
+            unit_name, value = "kg", round(value * 6.35029, 1)  # stone
+        found.append(ExtractedReading("weight", value, unit_name, sentence, None, _when(sentence)))
     return found
 
 
@@ -258,14 +253,16 @@ def _steps(sentence: str) -> list[ExtractedReading]:
     for m in _STEPS.finditer(sentence):
         if _NOT_A_READING.search(_prefix(sentence, m.start())) or _target_after(sentence, m.end()):
             continue
-        value = float(m.group(1))
-        if 100 <= value <= 100000:
-            found.append(ExtractedReading("steps", value, "steps/day", sentence, None, _when(sentence)))
+        found.append(ExtractedReading("steps", float(m.group(1)), "steps/day", sentence, None,
+                                      _when(sentence)))
     return found
 
 
 def extract_readings(text: str, context: str = "") -> list[ExtractedReading]:
     """Every reading in one patient message, in the order said (duplicates removed).
+
+    Each one is in the plausible range of `coach.numbers.READINGS` for its kind and unit:
+    the one check every stored reading passes, whichever phrasing found it.
 
     `context` is the turns just before (usually the coach's question): "it was 136 over 84"
     answers "have you measured your blood pressure?", so the measure may be named there.
@@ -283,6 +280,8 @@ def extract_readings(text: str, context: str = "") -> list[ExtractedReading]:
             continue
         for reading in (*_blood_pressure(sentence, context), *_glucose(sentence, context),
                         *_weight(sentence), *_steps(sentence)):
+            if not plausible_reading(reading.kind, reading.unit, reading.value, reading.value2):
+                continue
             key = (reading.kind, reading.value, reading.value2)
             if key in seen:
                 continue

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from coach.safety.categories import Category
+from coach.safety.normalise import normalise
 
 
 @dataclass(frozen=True)
@@ -186,8 +187,12 @@ def strip_idioms(text: str) -> str:
 
 
 def match_rules(text: str) -> Rule | None:
-    """The most urgent rule that matches the idiom-free text, if any."""
-    cleaned = strip_idioms(text)
+    """The most urgent rule that matches the idiom-free text, if any.
+
+    Normalised here as well as in triage, so that a caller with the raw message (the
+    rules-only benchmark) judges what triage judges; normalising twice changes nothing.
+    """
+    cleaned = strip_idioms(normalise(text))
     not_now = bool(NOT_NOW.search(cleaned))
     hits = [rule for rule in RULES if rule.pattern.search(cleaned)
             and not (not_now and rule.category is Category.EMERGENCY)]

@@ -20,6 +20,7 @@ from coach.safety.classifier import (
     TriageClassifier,
     decide,
 )
+from coach.safety.normalise import readings
 from coach.safety.rules import IDIOMS, match_rules
 from coach.sentences import split_sentences
 from knowledge.embeddings import Embedder
@@ -41,6 +42,14 @@ def pieces(text: str) -> list[str]:
     return [text, *sentences] if len(sentences) > 1 else [text]
 
 
+def _check_length(text: str) -> None:
+    if len(text) > MAX_CHARS:
+        raise TriageInputError(
+            f"the message is {len(text):,} characters long; the limit is {MAX_CHARS:,}. "
+            "Please send it in shorter parts."
+        )
+
+
 class Triage:
     """Classifies one patient message before any language model sees it."""
 
@@ -51,16 +60,19 @@ class Triage:
         return self.many([text])[0]
 
     def many(self, texts: list[str], per_sentence: bool = True) -> list[TriageResult]:
-        cleaned = [t.strip() for t in texts]
-        for text in cleaned:
-            if len(text) > MAX_CHARS:
-                raise TriageInputError(
-                    f"the message is {len(text):,} characters long; the limit is {MAX_CHARS:,}. "
-                    "Please send it in shorter parts."
-                )
-        groups = [pieces(t) if t and per_sentence else [t] for t in cleaned]
+        # Checked before normalising too, so a huge message is refused before work is done on it.
+        for text in texts:
+            _check_length(text.strip())
+        # Rules and classifier both judge the plain form: fullwidth letters, zero-width
+        # characters, terminal escapes and spelt-out words hid or invented alarms.
+        read = [readings(t) for t in texts]
+        for forms in read:
+            _check_length(forms[0])
+        # A second reading (what escapes hid) is judged like a sentence: rules in full,
+        # the classifier only when sure.
+        groups = [(pieces(r[0]) if r[0] and per_sentence else [r[0]]) + r[1:] for r in read]
         flat = [p for group in groups for p in group]
-        # The classifier learned idioms from its examples and sees the text as written;
+        # The classifier learned idioms from its examples and sees the (normalised) text;
         # idiom stripping is only for the rules (see rules.match_rules).
         predictions = iter(self.classifier.predict(flat))
         results = []

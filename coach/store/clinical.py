@@ -88,6 +88,27 @@ class AuditEntry(Base):
     detail: Mapped[str] = mapped_column(Text, default="")
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    mac: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    """HMAC-SHA256 of `hash` under the audit key, which is kept apart from the database key:
+    whoever holds only the database key can recompute every hash, but not these."""
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins of one account from one address, shared by every worker process.
+
+    Keyed by account *and* address so that nobody can lock a clinician out from elsewhere, and
+    one address (a proxy, a shared clinic network) cannot lock out every account behind it.
+    """
+
+    __tablename__ = "sign_in_throttle"
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    """Failures since the window began."""
+    window_start: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime, nullable=True)
+    lockouts: Mapped[int] = mapped_column(Integer, default=0)
+    """Lockouts in a row; each one lasts twice as long as the one before (backoff)."""
 
 
 class Note(Base):

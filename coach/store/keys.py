@@ -30,8 +30,28 @@ def key_literal(key: str) -> str:
 def load_key(key_path: Path, create: bool) -> str:
     """Return the key, creating a random one in `key_path` (mode 0600) if allowed."""
     env = os.environ.get(ENV_KEY)
-    if env:
+    if env is not None:
+        # An empty key would open (or make) a store without encryption, and against an
+        # existing store it reads as "wrong key or damaged file": neither is what happened.
+        if not env.strip():
+            raise KeyError_(
+                f"{ENV_KEY} is set but empty; unset it (`unset {ENV_KEY}`) to use the key file "
+                f"{key_path}, or set it to the store's key"
+            )
         return env.strip()
+    try:
+        return _key_from_file(key_path, create)
+    except UnicodeDecodeError as exc:
+        raise KeyError_(f"key file {key_path} is not text; restore it from your backup") from exc
+    except OSError as exc:
+        raise KeyError_(
+            f"cannot {'create' if create else 'read'} the key file {key_path} ({exc.strerror}); "
+            f"check its owner and mode and its folder's (`ls -ld {key_path.parent} {key_path}`), "
+            "or set COACH_HOME to a folder you can write to"
+        ) from exc
+
+
+def _key_from_file(key_path: Path, create: bool) -> str:
     if key_path.exists():
         mode = stat.S_IMODE(key_path.stat().st_mode)
         if mode & 0o077:

@@ -5,6 +5,12 @@ and checks the patient is theirs (an admin sees all); the read or change and its
 audit entry are committed together. A refused request changes nothing: errors are
 raised before any write, and the session's "last seen" time is only moved on
 for requests that succeeded.
+
+The app is served by a thread pool: every route opens its own units of work on the
+store, so no statement, connection or ORM object crosses between requests. A read
+runs in `Store.reading()`, beside other readers, and its audit entry is committed
+(under the write lock, briefly) before its data is sent; a change and its entry
+commit together in one `Store.session()`. A refused request (403) is audited too.
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from coach.store.schema import CheckIn, CoachSession, Flag, Goal, Patient, Turn,
 from coach.web import auth
 from coach.web.attention import attention
 from coach.web.charts import Series, line_chart
+from coach.web.limits import BodyGuard
 
 HERE = Path(__file__).parent
 log = logging.getLogger("coach.web")
@@ -57,9 +64,10 @@ log = logging.getLogger("coach.web")
 class Refused(Exception):
     """A request the app turns down, shown as a clear page (or JSON under /api)."""
 
-    def __init__(self, status: int, title: str, message: str) -> None:
+    def __init__(self, status: int, title: str, message: str, patient_id: int | None = None) -> None:
         super().__init__(message)
         self.status, self.title, self.message = status, title, message
+        self.patient_id = patient_id
 
 
 class NotSignedIn(Exception):
@@ -78,20 +86,30 @@ class AckBody(BaseModel):
 class AppState:
     store: Store
     config: auth.WebConfig
-    throttle: auth.Throttle
 
 
-def signed_in(request: Request) -> auth.SignedIn:
-    """The signed-in user, or NotSignedIn (expired when the session idled out). Writes nothing."""
-    state: AppState = request.app.state.coach
+def _lookup(store: Store, config: auth.WebConfig, request: Request) -> auth.SignedIn:
     token = request.cookies.get(auth.SESSION_COOKIE)
-    with state.store.session() as db:
+    with store.reading() as db:
         try:
-            signed = auth.lookup(db, token, state.config.idle_seconds)
+            signed = auth.lookup(db, token, config.idle_seconds)
         except auth.SessionExpired:
             raise NotSignedIn(expired=True) from None
     if signed is None:
         raise NotSignedIn()
+    return signed
+
+
+def signed_in(request: Request) -> auth.SignedIn:
+    """The signed-in user, or NotSignedIn (expired when the session idled out). Writes nothing.
+
+    A request with a body was already looked up by the body guard, before its body was read.
+    """
+    known: auth.SignedIn | None = getattr(request.state, "signed", None)
+    if known is not None:
+        return known
+    state: AppState = request.app.state.coach
+    signed = _lookup(state.store, state.config, request)
     request.state.signed = signed
     return signed
 
@@ -114,7 +132,7 @@ def _is_api(request: Request) -> bool:
 
 def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
     config = config or auth.WebConfig()
-    state = AppState(store, config, auth.Throttle(config))
+    state = AppState(store, config)
     # No Swagger page: it loads its scripts from a CDN. The schema itself is served.
     app = FastAPI(title="Coach clinician API", version="1", docs_url=None,
                   openapi_url="/api/openapi.json", redoc_url=None)
@@ -145,10 +163,21 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
 
     @app.exception_handler(Refused)
     async def _refused(request: Request, exc: Refused) -> Response:
+        signed: auth.SignedIn | None = getattr(request.state, "signed", None)
+        if exc.status == 403 and signed is not None:
+            await run_in_threadpool(_record_refusal, signed, request, exc)
         return error_page(request, exc.status, exc.title, exc.message)
+
+    def _record_refusal(signed: auth.SignedIn, request: Request, exc: Refused) -> None:
+        with store.session() as db:
+            record(db, signed.user, "refused", exc.patient_id, f"{request.method} {request.url.path}",
+                   exc.title)
 
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, exc: NotSignedIn) -> Response:
+        return not_signed_in_response(request, exc)
+
+    def not_signed_in_response(request: Request, exc: NotSignedIn) -> Response:
         message = ("You were signed out after a period of inactivity. Please sign in again."
                    if exc.expired else "Please sign in to continue.")
         if _is_api(request):
@@ -190,7 +219,22 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
                           "The server could not complete this request; nothing was changed. "
                           "Try again, and tell your administrator if it keeps happening.")
 
-    # ---------- middleware: timing, idle clock, headers ----------
+    # ---------- middleware: bodies, timing, idle clock, headers ----------
+
+    async def guard_signed_in(request: Request) -> Response | None:
+        try:
+            request.state.signed = await run_in_threadpool(_lookup, store, config, request)
+        except NotSignedIn as exc:
+            return not_signed_in_response(request, exc)
+        return None
+
+    def too_large(request: Request) -> Response:
+        return error_page(request, 413, "Request too large",
+                          f"The request body is over {config.max_body_bytes // 1024} KiB; nothing "
+                          "was read or changed.")
+
+    app.add_middleware(BodyGuard, max_bytes=config.max_body_bytes, open_paths=frozenset({"/login"}),
+                       signed_in=guard_signed_in, too_large=too_large)
 
     @app.middleware("http")
     async def _timing(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -229,7 +273,7 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
         if not may_see(db, user, patient_id):
             raise Refused(403, "Not your patient",
                           "This patient is not assigned to you. Ask an administrator if you "
-                          "need access.")
+                          "need access.", patient_id)
         return patient
 
     def note_for(db: Session, user: Account, note_id: int) -> Note:
@@ -247,7 +291,8 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
         if session.kind == "memory" and not legacy_status(db, session.patient_id)["content_shared"]:
             raise Refused(403, "A private memory session",
                           "This is a palliative memory session. Its words belong to the patient, who has "
-                          "not shared them with the care team; its progress is on the patient's page.")
+                          "not shared them with the care team; its progress is on the patient's page.",
+                          session.patient_id)
         return session
 
     def flag_for(db: Session, user: Account, flag_id: int) -> Flag:
@@ -261,6 +306,16 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
                target: str = "", detail: str = "") -> None:
         audit.record(db, user.username, action, user_id=user.id, patient_id=patient_id,
                      target=target, detail=detail)
+
+    def audit_read(user: Account, action: str, patient_id: int | None = None, target: str = "",
+                   detail: str = "") -> None:
+        """Audit a read after it, before its data leaves: no page is shown without its entry.
+
+        The read itself ran in a reading unit of work, beside other readers; only this short
+        append holds the write lock, so a slow dashboard does not queue every other request.
+        """
+        with store.session() as db:
+            record(db, user, action, patient_id, target, detail)
 
     # ---------- sign in / out ----------
 
@@ -281,23 +336,29 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
             raise Refused(403, "Form expired", "The sign-in form was out of date. Reload the page "
                           "and sign in again.")
         address = request.client.host if request.client else "unknown"
-        keys = (f"user:{username.strip().lower()}", f"addr:{address}")
-        wait = state.throttle.wait_seconds(*keys)
-        if wait > 0:
-            return page(request, "login.html", 429, login_csrf=csrf, notice="", next=_safe_next(next),
-                        error=f"Too many failed sign-ins. Wait {int(wait // 60) + 1} minute(s) "
-                        "and try again.")
         with store.session() as db:
+            wait = auth.lockout_left(db, username, address)
+            if wait > 0:
+                audit.record(db, username.strip().lower() or "-", "sign_in_refused",
+                             detail=f"locked out; from {address}")
+                return page(request, "login.html", 429, login_csrf=csrf, notice="",
+                            next=_safe_next(next), error=f"Too many failed sign-ins. Wait "
+                            f"{int(wait // 60) + 1} minute(s) and try again, or ask an "
+                            "administrator to unlock your account.")
             user = authenticate(db, username, password)
             if user is None:
-                db.rollback()
-                state.throttle.failed(*keys)
+                locked = auth.sign_in_failed(db, config, username, address)
+                audit.record(db, username.strip().lower() or "-", "sign_in_failed",
+                             detail=f"from {address}" + (f"; locked for {locked:.0f} s" if locked else ""))
                 return page(request, "login.html", 401, login_csrf=csrf, notice="", next=_safe_next(next),
                             error="The username or password is not right.")
+            auth.sign_in_succeeded(db, username, address)
             auth.end_idle_sessions(db, config.idle_seconds)
+            # Signing in again ends the session this browser held before (rotation), so an
+            # old cookie copied from it is worth nothing.
+            auth.end_session(db, request.cookies.get(auth.SESSION_COOKIE))
             token = auth.start_session(db, user)
-            audit.record(db, user.username, "sign_in", user_id=user.id)
-        state.throttle.succeeded(*keys)
+            audit.record(db, user.username, "sign_in", user_id=user.id, detail=f"from {address}")
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(auth.SESSION_COOKIE, token, httponly=True, samesite="strict",
                             secure=secure(request), path="/")
@@ -319,29 +380,29 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
     def dashboard(signed: Signed, request: Request) -> Response:
-        with store.session() as db:
+        with store.reading() as db:
             rows = attention(db, assigned_patient_ids(db, signed.user), config.no_contact_days)
-            record(db, signed.user, "view_dashboard", detail=f"{len(rows)} patients")
+        audit_read(signed.user, "view_dashboard", detail=f"{len(rows)} patients")
         return page(request, "dashboard.html", rows=rows, now=utcnow(),
                     no_contact_days=config.no_contact_days)
 
     @app.get("/patients/{patient_id}", response_class=HTMLResponse, include_in_schema=False)
     def patient_page(signed: Signed, request: Request, patient_id: int) -> Response:
-        with store.session() as db:
+        with store.reading() as db:
             patient = patient_for(db, signed.user, patient_id)
             context = _patient_context(db, patient)
-            record(db, signed.user, "view_patient", patient_id, f"patient:{patient_id}")
+        audit_read(signed.user, "view_patient", patient_id, f"patient:{patient_id}")
         return page(request, "patient.html", **context)
 
     @app.get("/notes/{note_id}", response_class=HTMLResponse, include_in_schema=False)
     def note_page(signed: Signed, request: Request, note_id: int) -> Response:
-        with store.session() as db:
+        with store.reading() as db:
             note = note_for(db, signed.user, note_id)
             patient = db.get(Patient, note.patient_id)
             session = db.get(CoachSession, note.session_id)
             turns = {t.id: t for t in db.scalars(select(Turn).where(Turn.session_id == note.session_id))}
-            record(db, signed.user, "view_note", note.patient_id, f"note:{note_id}")
             sections = [(name, [s for s in note.statements if s.section == name]) for name in SECTIONS]
+        audit_read(signed.user, "view_note", note.patient_id, f"note:{note_id}")
         return page(request, "note.html", note=note, patient=patient, session=session,
                     sections=sections, turn_no={tid: t.idx + 1 for tid, t in turns.items()})
 
@@ -357,7 +418,7 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
 
     @app.get("/sessions/{session_id}/transcript", response_class=HTMLResponse, include_in_schema=False)
     def transcript(signed: Signed, request: Request, session_id: int) -> Response:
-        with store.session() as db:
+        with store.reading() as db:
             session = session_for(db, signed.user, session_id)
             patient = db.get(Patient, session.patient_id)
             turns = db.scalars(select(Turn).where(Turn.session_id == session_id).order_by(Turn.idx)).all()
@@ -367,7 +428,7 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
                 for s in note.statements:
                     for tid in s.turn_ids:
                         linked.setdefault(tid, []).append(SECTION_TITLES[s.section])
-            record(db, signed.user, "view_transcript", session.patient_id, f"session:{session_id}")
+        audit_read(signed.user, "view_transcript", session.patient_id, f"session:{session_id}")
         return page(request, "transcript.html", session=session, patient=patient, turns=turns,
                     note=note, linked=linked)
 
@@ -394,8 +455,18 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
             users = db.scalars(select(User).order_by(User.username)).all()
             assigned = {u.id: sorted(db.scalars(select(Assignment.patient_id)
                                                 .where(Assignment.user_id == u.id))) for u in users}
+            locked = auth.locked_accounts(db)
         return page(request, "users.html", users=users, assigned=assigned, roles=ROLES,
-                    message=_DONE.get(done, ""), error="")
+                    locked=locked, message=_DONE.get(done, ""), error="")
+
+    @app.post("/admin/users/unlock", include_in_schema=False)
+    def users_unlock(signed: AdminSigned, username: str = Form(""), csrf: str = Form("")) -> Response:
+        check_csrf(signed, csrf)
+        with store.session() as db:
+            lifted = auth.unlock(db, username)
+            record(db, signed.user, "unlock_user", target=f"user:{username[:60]}",
+                   detail=f"{lifted} lockout(s) lifted")
+        return RedirectResponse("/admin/users?done=unlocked", status_code=303)
 
     @app.post("/admin/users", include_in_schema=False)
     def users_add(signed: AdminSigned, request: Request, username: str = Form(""),
@@ -431,9 +502,9 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
     @app.get("/api/patients", tags=["patients"])
     def api_patients(signed: Signed) -> list[dict[str, Any]]:
         """Patients the user may see, in the order they need attention."""
-        with store.session() as db:
+        with store.reading() as db:
             rows = attention(db, assigned_patient_ids(db, signed.user), config.no_contact_days)
-            record(db, signed.user, "list_patients", detail=f"{len(rows)} patients")
+        audit_read(signed.user, "list_patients", detail=f"{len(rows)} patients")
         return [{"id": r.patient_id, "name": r.name, "attention": r.tier_name, "reasons": r.reasons,
                  "open_flags": r.open_flags, "unreviewed_notes": r.unreviewed_notes,
                  "last_contact": r.last_contact.isoformat() if r.last_contact else None} for r in rows]
@@ -441,31 +512,34 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
     @app.get("/api/patients/{patient_id}", tags=["patients"])
     def api_patient(signed: Signed, patient_id: int) -> dict[str, Any]:
         """A patient's profile, open flags and notes."""
-        with store.session() as db:
+        with store.reading() as db:
             patient = patient_for(db, signed.user, patient_id)
             flags = db.scalars(select(Flag).where(Flag.patient_id == patient_id).order_by(Flag.id)).all()
             notes = db.scalars(select(Note).where(Note.patient_id == patient_id).order_by(Note.id)).all()
-            record(db, signed.user, "view_patient", patient_id, f"patient:{patient_id}", "api")
-            return {
+            private = private_sessions(db, patient_id)
+            data = {
                 "id": patient.id, "name": patient.name, "conditions": patient.conditions,
                 "medications": patient.medications,
-                "flags": [_flag_json(f) for f in flags],
+                "flags": [_flag_json(f, private) for f in flags],
                 "notes": [{"id": n.id, "session_id": n.session_id, "reviewed_by": n.reviewed_by,
                            "created_at": n.created_at.isoformat()} for n in notes],
             }
+        audit_read(signed.user, "view_patient", patient_id, f"patient:{patient_id}", "api")
+        return data
 
     @app.get("/api/notes/{note_id}", tags=["notes"])
     def api_note(signed: Signed, note_id: int) -> dict[str, Any]:
         """One note: its statements and the turn ids supporting each."""
-        with store.session() as db:
+        with store.reading() as db:
             note = note_for(db, signed.user, note_id)
-            record(db, signed.user, "view_note", note.patient_id, f"note:{note_id}", "api")
-            return {"id": note.id, "session_id": note.session_id, "patient_id": note.patient_id,
+            data = {"id": note.id, "session_id": note.session_id, "patient_id": note.patient_id,
                     "writer": note.writer, "dropped": note.dropped,
                     "reviewed_by": note.reviewed_by,
                     "reviewed_at": note.reviewed_at.isoformat() if note.reviewed_at else None,
                     "statements": [{"section": s.section, "text": s.text, "turn_ids": s.turn_ids,
                                     "support": s.support} for s in note.statements]}
+        audit_read(signed.user, "view_note", note.patient_id, f"note:{note_id}", "api")
+        return data
 
     @app.post("/api/flags/{flag_id}/ack", tags=["flags"])
     def api_ack(signed: Signed, flag_id: int, body: AckBody, request: Request) -> dict[str, Any]:
@@ -474,7 +548,7 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
         with store.session() as db:
             flag = flag_for(db, signed.user, flag_id)
             _acknowledge(db, signed.user, flag, body.comment)
-            return _flag_json(flag)
+            return _flag_json(flag, private_sessions(db, flag.patient_id))
 
     @app.get("/api/patients/{patient_id}/fhir", tags=["fhir"])
     def api_fhir(signed: Signed, patient_id: int) -> Response:
@@ -482,10 +556,10 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
         Observation per reported reading."""
         from coach.notes.fhir import patient_bundle
 
-        with store.session() as db:
+        with store.reading() as db:
             patient_for(db, signed.user, patient_id)
             bundle = patient_bundle(db, patient_id)
-            record(db, signed.user, "export_fhir", patient_id, f"patient:{patient_id}")
+        audit_read(signed.user, "export_fhir", patient_id, f"patient:{patient_id}")
         return Response(json.dumps(bundle), media_type="application/fhir+json")
 
     @app.get("/api/me", tags=["account"])
@@ -496,12 +570,30 @@ def create_app(store: Store, config: auth.WebConfig | None = None) -> FastAPI:
     return app
 
 
-_DONE = {"added": "Account created.", "assigned": "Assignments updated."}
+_DONE = {"added": "Account created.", "assigned": "Assignments updated.",
+         "unlocked": "Sign-in lockouts lifted."}
 """Fixed confirmation texts: a message taken from the URL could be made to say anything."""
 
 
-def _flag_json(f: Flag) -> dict[str, Any]:
-    return {"id": f.id, "category": f.category, "reason": f.reason, "session_id": f.session_id,
+PRIVATE_FLAG_REASON = "raised in a private memory session (the patient has not shared its words)"
+
+
+def private_sessions(db: Session, patient_id: int) -> set[int]:
+    """Memory sessions whose words the patient has not shared: their flags show no quotes."""
+    if legacy_status(db, patient_id)["content_shared"]:
+        return set()
+    return set(db.scalars(select(CoachSession.id).where(CoachSession.patient_id == patient_id,
+                                                         CoachSession.kind == "memory")))
+
+
+def flag_reason(f: Flag, private: set[int]) -> str:
+    """That a flag was raised, and when, is the care team's to know; a private session's words are not."""
+    return PRIVATE_FLAG_REASON if f.session_id in private else f.reason
+
+
+def _flag_json(f: Flag, private: set[int]) -> dict[str, Any]:
+    return {"id": f.id, "category": f.category, "reason": flag_reason(f, private),
+            "session_id": f.session_id,
             "turn_id": f.turn_id, "created_at": f.created_at.isoformat(),
             "acknowledged_by": f.acknowledged_by,
             "acknowledged_at": f.acknowledged_at.isoformat() if f.acknowledged_at else None}
@@ -550,7 +642,9 @@ def _patient_context(db: Session, patient: Patient) -> dict[str, Any]:
             charts.append(chart)
     checkin_days = sorted({d for (d,) in db.execute(
         select(func.date(CoachSession.started_at)).where(CoachSession.patient_id == patient.id))})
+    private = private_sessions(db, patient.id)
     return {"patient": patient, "flags": flags, "sessions": sessions, "notes": notes,
+            "flag_reasons": {f.id: flag_reason(f, private) for f in flags},
             "turn_counts": turn_counts, "charts": charts, "readings": readings[-10:][::-1],
             "session_days": len(checkin_days), "today": date.today(),
             "last_session": sessions[0].started_at if sessions else None,

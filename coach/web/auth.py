@@ -2,26 +2,27 @@
 
 The cookie holds a random token; the store keeps only its SHA-256, the user and
 a CSRF token. A session unused for longer than the idle limit is gone: the next
-request is sent to the sign-in page. Failed sign-ins are counted per username and
-per address in this process; past the limit both are refused for a while, so a
-password cannot be guessed at speed.
+request is sent to the sign-in page.
+
+Failed sign-ins are counted per account *and* address, in the store so that every
+worker process sees the same count. Past the limit that pair is refused for a while,
+twice as long after each lockout in a row, so a password cannot be guessed at speed;
+nobody can lock a clinician out from another address, and a shared address (a proxy,
+a clinic network) does not lock out every account behind it. An admin can unlock.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import threading
-import time
-from collections import defaultdict, deque
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from coach.store.accounts import Account, account
-from coach.store.clinical import User, WebSession
+from coach.store.clinical import SignInThrottle, User, WebSession
 from coach.store.schema import utcnow
 
 SESSION_COOKIE = "coach_session"
@@ -39,9 +40,13 @@ class WebConfig:
     no_contact_days: int = 7
     """A patient with no session for this many days needs attention."""
     max_failures: int = 5
-    """Failed sign-ins allowed per username or address within `failure_window` seconds."""
+    """Failed sign-ins allowed per account and address within `failure_window` seconds."""
     failure_window: float = 15 * 60
     lockout_seconds: float = 5 * 60
+    """The first lockout; each further one in a row doubles, up to `max_lockout_seconds`."""
+    max_lockout_seconds: float = 60 * 60
+    max_body_bytes: int = 64 * 1024
+    """Largest request body read: the app's forms and JSON are a few hundred bytes."""
 
 
 def token_hash(token: str) -> str:
@@ -106,34 +111,62 @@ def end_idle_sessions(db: Session, idle_seconds: float) -> None:
     db.execute(delete(WebSession).where(WebSession.last_seen < utcnow() - timedelta(seconds=idle_seconds)))
 
 
-@dataclass
-class Throttle:
-    """Failed sign-ins per key (username or address) in a sliding window."""
+def end_user_sessions(db: Session, user_id: int) -> None:
+    db.execute(delete(WebSession).where(WebSession.user_id == user_id))
 
-    config: WebConfig
-    _failures: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))
-    _locked_until: dict[str, float] = field(default_factory=dict)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def wait_seconds(self, *keys: str) -> float:
-        """How long these keys are still locked out (0 when they may try)."""
-        now = time.monotonic()
-        with self._lock:
-            return max((self._locked_until.get(k, 0.0) - now for k in keys), default=0.0) if keys else 0.0
+def _throttle_key(username: str, address: str) -> tuple[str, str]:
+    return username.strip().lower()[:64], address[:64]
 
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                q = self._failures[key]
-                q.append(now)
-                while q and now - q[0] > self.config.failure_window:
-                    q.popleft()
-                if len(q) >= self.config.max_failures:
-                    self._locked_until[key] = now + self.config.lockout_seconds
-                    q.clear()
 
-    def succeeded(self, *keys: str) -> None:
-        with self._lock:
-            for key in keys:
-                self._failures.pop(key, None)
+def lockout_left(db: Session, username: str, address: str) -> float:
+    """Seconds this account is still locked out from this address (0 when it may try)."""
+    row = db.get(SignInThrottle, _throttle_key(username, address))
+    if row is None or row.locked_until is None:
+        return 0.0
+    return float(max((row.locked_until - utcnow()).total_seconds(), 0.0))
+
+
+def sign_in_failed(db: Session, config: WebConfig, username: str, address: str) -> float:
+    """Count a failure; returns the lockout it started in seconds (0 when none)."""
+    now = utcnow()
+    row = db.get(SignInThrottle, _throttle_key(username, address))
+    if row is None:
+        user, addr = _throttle_key(username, address)
+        row = SignInThrottle(username=user, address=addr, failures=0, window_start=now, lockouts=0)
+        db.add(row)
+    if now - row.window_start > timedelta(seconds=config.failure_window):
+        row.failures, row.window_start = 0, now
+    row.failures += 1
+    if row.failures < config.max_failures:
+        return 0.0
+    seconds = float(min(config.lockout_seconds * 2.0 ** min(row.lockouts, 20), config.max_lockout_seconds))
+    row.locked_until = now + timedelta(seconds=seconds)
+    row.lockouts += 1
+    row.failures, row.window_start = 0, now
+    return seconds
+
+
+def sign_in_succeeded(db: Session, username: str, address: str) -> None:
+    user, addr = _throttle_key(username, address)
+    db.execute(delete(SignInThrottle).where(SignInThrottle.username == user,
+                                            SignInThrottle.address == addr))
+
+
+def unlock(db: Session, username: str) -> int:
+    """Lift every lockout of this account (from any address); returns how many were lifted."""
+    rows = db.scalars(select(SignInThrottle).where(
+        SignInThrottle.username == username.strip().lower())).all()
+    locked = sum(1 for r in rows if r.locked_until is not None and r.locked_until > utcnow())
+    for r in rows:
+        db.delete(r)
+    return locked
+
+
+def locked_accounts(db: Session) -> dict[str, datetime]:
+    """Accounts locked out from at least one address, with the latest end of their lockouts."""
+    out: dict[str, datetime] = {}
+    for r in db.scalars(select(SignInThrottle).where(SignInThrottle.locked_until > utcnow())):
+        if r.locked_until is not None and (r.username not in out or r.locked_until > out[r.username]):
+            out[r.username] = r.locked_until
+    return out

@@ -14,7 +14,7 @@ from rich.console import Console
 from sqlalchemy import select
 
 from coach.llm.base import LanguageModel, LLMError
-from coach.notes.make import make_note
+from coach.notes.make import make_note_in
 from coach.notes.service import open_embedder, sessions_without_note
 from coach.store.accounts import add_user, assign, reset_password
 from coach.store.clinical import User
@@ -47,12 +47,12 @@ def clinician_demo(context: Context, patient_id: int, console: Console, use_mode
 
     console.rule("clinician review: the notes of these sessions")
     for session_id in pending:
-        with context.store.session() as db:
-            try:
-                result = make_note(db, session_id, embedder, model if use_model else None)
-            except LLMError as exc:
-                console.print(f"[yellow]the language model failed ({exc}); writing an extractive note[/]")
-                result = make_note(db, session_id, embedder, None)
+        try:
+            result = make_note_in(context.store, session_id, embedder, model if use_model else None,
+                                  actor="demo")
+        except LLMError as exc:
+            console.print(f"[yellow]the language model failed ({exc}); writing an extractive note[/]")
+            result = make_note_in(context.store, session_id, embedder, None, actor="demo")
         console.print(f"session {session_id}: note with {len(result.shown)} checked statements, "
                       f"{len(result.readings)} readings, {len(result.dropped)} unsupported statements "
                       "dropped", highlight=False)
