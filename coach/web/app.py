@@ -1,9 +1,9 @@
 """The clinician web app: server-rendered pages and a JSON API over the coach's own store.
 
 Every route that shows or changes patient data first resolves the signed-in user
-and checks the patient is theirs (an admin sees all); the read or change and its
-audit entry are committed together. A refused request changes nothing: errors are
-raised before any write, and the session's "last seen" time is only moved on
+and checks the patient is theirs (an admin sees all); every read or change leaves
+an audit entry. A refused request changes nothing but its own audit entry: errors
+are raised before any write, and the session's "last seen" time is only moved on
 for requests that succeeded.
 
 The app is served by a thread pool: every route opens its own units of work on the
