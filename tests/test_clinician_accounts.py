@@ -182,3 +182,22 @@ def test_an_admin_unlocks_an_account_from_the_command_line(home: Settings) -> No
         assert db.query(SignInThrottle).count() == 0
         assert db.query(AuditEntry).filter(AuditEntry.action == "unlock_user").count() == 1
     store.close()
+
+
+def test_a_port_a_crashed_server_left_in_time_wait_can_be_served_again() -> None:
+    import socket
+
+    from coach.cli.clinician import port_problem
+
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    port = server.getsockname()[1]
+    assert "in use" in port_problem("127.0.0.1", port)  # someone is listening: refused
+    client = socket.create_connection(("127.0.0.1", port))
+    accepted, _ = server.accept()
+    accepted.close()  # the server side closes first, so its end waits in TIME_WAIT
+    server.close()
+    client.close()
+    assert port_problem("127.0.0.1", port) == ""

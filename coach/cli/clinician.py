@@ -443,22 +443,32 @@ def serve(
 
     if idle_minutes <= 0:
         fail("--idle-minutes must be positive")
-    import socket
-
-    with socket.socket() as probe:
-        # SO_REUSEADDR as uvicorn itself sets it: a port left in TIME_WAIT by a server that just
-        # crashed or restarted is free to use, one that another process listens on is not.
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            fail(f"cannot listen on {host}:{port} ({exc.strerror}); pick another with --port")
+    problem = port_problem(host, port)
+    if problem:
+        fail(f"cannot listen on {host}:{port} ({problem}); pick another with --port")
     config = WebConfig(idle_seconds=idle_minutes * 60, secure_cookies=secure_cookies,
                        no_contact_days=no_contact_days)
     app = create_app(ctx.obj.store, config)
     console.print(f"clinician app on http://{host}:{port}/  (Ctrl-C to stop)")
     uvicorn.run(app, host=host, port=port, log_level="warning", proxy_headers=proxy,
                 forwarded_allow_ips="127.0.0.1" if proxy else None, access_log=False)
+
+
+def port_problem(host: str, port: int) -> str:
+    """Why the server could not listen here ("" when it can), found before anything loads.
+
+    The probe sets SO_REUSEADDR as uvicorn itself does: a port left in TIME_WAIT by a server
+    that just crashed or restarted is free to use again; one another process listens on is not.
+    """
+    import socket
+
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            return exc.strerror or str(exc)
+    return ""
 
 
 def seed(
