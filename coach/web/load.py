@@ -150,8 +150,8 @@ def _start_server(port: int, config_file: Path | None) -> subprocess.Popen[bytes
     raise LoadError(f"the server did not answer within {START_TIMEOUT_S:.0f} s")
 
 
-def run_load(store: Store, concurrency: int, requests: int, config_file: Path | None = None,
-             progress: bool = True) -> dict[str, Any]:
+def run_load(store: Store, concurrency: int, requests: int,
+             config_file: Path | None = None) -> dict[str, Any]:
     """`concurrency` clients, each sending `requests` requests at once against `coach serve`."""
     if concurrency < 1 or requests < 1:
         raise LoadError("--concurrency and --requests must be at least 1")
