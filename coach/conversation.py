@@ -37,6 +37,7 @@ from coach.safety.check_in import Answer, read_answer
 from coach.safety.normalise import mend, normalise
 from coach.safety.output_check import SAFE_REPLACEMENT
 from coach.safety.replies import CHECK_IN_REPLY_IDS
+from coach.safety.setting import Setting, last_question
 from coach.safety.triage import TriageInputError
 from coach.sentences import plain, split_sentences
 from coach.store.db import Store
@@ -206,11 +207,12 @@ class Conversation:
         text = mend(text).strip()
         if not text:
             raise ConversationError("the message is empty")
+        asked_source, asked_text = self._last_coach_turn()
         try:
-            result = self.triage(text)
+            result = self.triage(text, Setting(question=last_question(asked_text)))
         except TriageInputError as exc:
             raise ConversationError(str(exc)) from exc
-        result = self._against_check_in(text, result)
+        result = self._against_check_in(text, result, asked_source)
         outcome = TurnOutcome(result)
         self.last = outcome
         outcome.patient_turn_id = self._add_turn("patient", text, triage=result.category.value,
@@ -220,19 +222,23 @@ class Conversation:
             return
         yield from self._generate(outcome, cancel or threading.Event())
 
-    def _against_check_in(self, text: str, result: TriageResult) -> TriageResult:
+    def _last_coach_turn(self) -> tuple[str, str]:
+        """The source and text of what the coach said last in this session ("", "" if nothing)."""
+        with self.store.reading() as db:
+            row = db.execute(select(Turn.source, Turn.text)
+                             .where(Turn.session_id == self.session_id, Turn.role == "coach")
+                             .order_by(Turn.idx.desc()).limit(1)).first()
+        return (row[0] or "", row[1] or "") if row is not None else ("", "")
+
+    def _against_check_in(self, text: str, result: TriageResult, asked: str) -> TriageResult:
         """Read the message as an answer when the coach has just asked a check-in question."""
         if result.category.flags_clinician and not result.check_in:
             return result
-        with self.store.session() as db:
-            asked = db.scalar(select(Turn.source).where(Turn.session_id == self.session_id,
-                                                        Turn.role == "coach")
-                              .order_by(Turn.idx.desc()).limit(1))
         if asked not in CHECK_IN_REPLY_IDS:
             return result
         answer = read_answer(normalise(text))
         if answer is Answer.YES:
-            category = Category.CRISIS if asked == "crisis-checkin-v1" else Category.EMERGENCY
+            category = Category.EMERGENCY if asked == "emergency-checkin-v1" else Category.CRISIS
             return TriageResult(category, f"answered the check-in question ({asked}) with yes",
                                 "check_in", result.scores)
         if answer is Answer.NO and result.check_in:

@@ -10,6 +10,7 @@ from coach.conversation import Conversation
 from coach.llm import GenerationOptions
 from coach.safety import Category, TriageResult, fixed_reply
 from coach.safety.check_in import Answer, read_answer
+from coach.safety.setting import COACHING, Setting, last_question
 from coach.store import Flag, Patient, Turn, open_store
 from tests.doubles import ScriptedModel
 
@@ -46,8 +47,10 @@ class BandTriage:
 
     def __init__(self, verdicts: dict[str, TriageResult]) -> None:
         self.verdicts = verdicts
+        self.settings: list[Setting] = []
 
-    def __call__(self, text: str) -> TriageResult:
+    def __call__(self, text: str, setting: Setting = COACHING) -> TriageResult:
+        self.settings.append(setting)
         return self.verdicts.get(text, TriageResult(Category.NONE, "nothing", "classifier", {}))
 
 
@@ -99,12 +102,38 @@ def test_a_clear_no_lets_the_conversation_go_on(home: Settings) -> None:
     store.close()
 
 
-def test_memory_sessions_ask_first_when_only_the_classifier_saw_a_crisis() -> None:
+def test_memory_sessions_ask_only_in_the_uncertain_band() -> None:
     from coach.legacy.safety import asks_first
 
-    seen = TriageResult(Category.CRISIS, "classifier 0.4 crisis", "classifier", {})
-    said = TriageResult(Category.CRISIS, "rule: talks about ending their life", "rule", {})
-    # "Sell the boat to Ian and tell Margaret I love her" is what the protocol asks for.
-    assert asks_first(seen, Category.CRISIS)
-    assert not asks_first(said, Category.CRISIS)
+    # The classifier reads each answer with its legacy question now: a sure verdict is a
+    # crisis in palliative words, not a misread goodbye, and gets the full reply.
+    seen = TriageResult(Category.CRISIS, "classifier 0.9 crisis", "classifier", {})
+    unsure = TriageResult(Category.CRISIS, "check-in: classifier 0.2 crisis", "classifier", {},
+                          check_in=True)
+    assert not asks_first(seen, Category.CRISIS)
+    assert asks_first(unsure, Category.CRISIS)
+    unsure_emergency = TriageResult(Category.EMERGENCY, "check-in", "classifier", {}, check_in=True)
+    assert asks_first(unsure_emergency, Category.EMERGENCY)
     assert not asks_first(TriageResult(Category.EMERGENCY, "rule", "rule", {}), Category.EMERGENCY)
+
+
+def test_the_memory_check_in_says_why_it_asks() -> None:
+    reply = fixed_reply(Category.CRISIS, "UK", check_in=True, memory=True)
+    assert reply.reply_id == "crisis-checkin-memory-v1" and "116 123" in reply.text
+    assert "simply answering the question" in reply.text
+
+
+def test_each_message_is_triaged_with_the_question_it_answers(home: Settings) -> None:
+    triage = BandTriage({})
+    model = ScriptedModel(["Well done on the walks. How many did you manage this week? "])
+    store, conv = _conversation(home, triage, model)
+    list(conv.reply("I walked on Monday"))
+    list(conv.reply("three"))
+    assert triage.settings == [Setting(), Setting(question="How many did you manage this week?")]
+    conv.close()
+    store.close()
+
+
+def test_the_last_question_is_what_a_message_answers() -> None:
+    assert last_question("Good. Did it rain? What got in the way? Tell me more.") == "What got in the way?"
+    assert last_question("That sounds lovely.") == ""

@@ -46,52 +46,61 @@ def bench_triage(
     split: Annotated[str, typer.Option(
         help="test (sealed, the figure to quote), long (sealed, spoken-length), blind, blind2 and short "
         "(sealed, each by another author who never saw the training data; short: 1-12 word messages "
-        "such as closings), dev, dev-long or dev-conv (mid-conversation and closing turns)."
+        "such as closings), memory (sealed: answers in a memory session), everyday (sealed: everyday "
+        "coaching messages), dev, dev-long, dev-conv or dev-context (read while tuning), or all."
     )] = "test",
-    show_errors: Annotated[bool, typer.Option(help="List misclassified messages (dev only).")] = False,
+    classifier: Annotated[str, typer.Option(
+        help="ensemble (the default: the mean of the two below), finetuned (a transformer that reads "
+        "each message with the question it answers) or linear (over frozen embeddings, as before)."
+    )] = "ensemble",
+    show_errors: Annotated[bool, typer.Option(help="List misclassified messages (dev splits only).")] = False,
     as_json: JsonOpt = False,
 ) -> None:
-    """Precision and recall per category on a held-out split (never trained on).
+    """Precision and recall per category on held-out splits (never trained on).
 
-    Also reports the false-positive rate on benign and idiom messages, how rules
-    and classifier each do alone, and the median time per message.
+    Also reports what benign messages were given (the full crisis or emergency reply, the
+    check-in question, the out-of-scope refusal), how many urgent messages were caught,
+    how rules and classifier each do alone, and the median time per message. Each message
+    is read with the question it answers (a memory-session question or the coach's).
 
     Example:
 
-      coach bench triage --json
-      coach bench triage --split long
-      coach bench triage --split blind
-      coach bench triage --split short     # closings and short answers beside short crises
-      coach bench triage --split dev --show-errors
+      coach bench triage --split all
+      coach bench triage --split memory --json
+      coach bench triage --split everyday --classifier linear   # the classifier before issue 15
+      coach bench triage --split dev-context --show-errors
     """
-    from coach.bench.triage import run_triage_bench
-    from coach.safety.dataset import (
-        BLIND,
-        BLIND2,
-        BLIND_SHORT,
-        DEV,
-        DEV_CONV,
-        DEV_LONG,
-        TEST,
-        TEST_LONG,
-    )
+    from coach.bench.triage import run_triage_bench, summary_table
+    from coach.cli.context import TRIAGE_CLASSIFIERS, open_triage
+    from coach.safety.dataset import SPLITS, is_sealed
 
-    splits = {"test": TEST, "long": TEST_LONG, "blind": BLIND, "blind2": BLIND2, "short": BLIND_SHORT,
-              "dev": DEV, "dev-long": DEV_LONG, "dev-conv": DEV_CONV}
-    if split not in splits:
-        fail("--split must be test, long, blind, blind2, short, dev, dev-long or dev-conv")
-    result = run_triage_bench(ctx.obj.triage, splits[split])
-    if not split.startswith("dev"):
-        # The test split stays sealed: nobody tunes on its individual mistakes.
-        result["errors"] = len(result["errors"])
-    table = result.pop("table")
+    if split not in SPLITS and split != "all":
+        fail(f"--split must be one of {', '.join(SPLITS)} or all")
+    if classifier not in TRIAGE_CLASSIFIERS:
+        fail(f"--classifier must be {' or '.join(TRIAGE_CLASSIFIERS)}")
+    triage = ctx.obj.triage if classifier == "ensemble" else open_triage(ctx.obj.settings, classifier)
+    names = list(SPLITS) if split == "all" else [split]
+    results = []
+    with console.status("", spinner="dots") as status:
+        for name in names:
+            status.update(f"triage bench: {name} split")
+            result = run_triage_bench(triage, SPLITS[name], name)
+            if is_sealed(name):
+                # A sealed split stays sealed: nobody tunes on its individual mistakes.
+                result["errors"] = len(result["errors"])
+            results.append(result)
+    tables = [r.pop("table") for r in results]
     if as_json:
-        print_json(result)
+        print_json(results if split == "all" else results[0])
         return
-    console.print(table)
-    if show_errors and split.startswith("dev"):
-        for e in result["errors"]:
-            console.print(f"{e['gold']:>12} -> {e['predicted']:<12} {e['text']}", highlight=False)
+    if split == "all":
+        console.print(summary_table(results))
+        return
+    console.print(tables[0])
+    if show_errors and not is_sealed(split):
+        for e in results[0]["errors"]:
+            console.print(f"{e['gold']:>12} -> {e['predicted']:<12} ({e['action']}) "
+                          f"[{e['context'][:20]}] {e['text']}", highlight=False)
 
 
 @bench_app.command("voice")

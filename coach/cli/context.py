@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +22,11 @@ ASR_MODELS = ("whisper-base", "whisper-tiny.en")
 TTS_VOICE = "piper-joe"
 
 TRIAGE_EMBEDDER = "mpnet-base"
-"""Chosen over MiniLM on the dev split: fewer false alarms and missed crises (see notebooks)."""
+"""The linear classifier's embedder: chosen over MiniLM on the dev split (see notebooks)."""
+TRIAGE_BASE = "minilm-l6"
+"""What the default triage classifier is fine-tuned from: the only bundled encoder small
+enough to fine-tune on 2 CPU cores in minutes (mpnet-base took five times as long)."""
+TRIAGE_CLASSIFIERS = ("ensemble", "finetuned", "linear")
 
 
 def triage_cache_dir(settings: Settings) -> Path:
@@ -28,9 +34,32 @@ def triage_cache_dir(settings: Settings) -> Path:
     return settings.models_dir / "derived"
 
 
-def open_triage(settings: Settings) -> Triage:
+def prepare_triage(settings: Settings, progress: Callable[[int, int], None] | None = None) -> Path:
+    """The fine-tuned triage weights for the current training files, trained if missing."""
+    from coach.safety.finetuned import train, weights_dir
+
+    weights = weights_dir(triage_cache_dir(settings))
+    if not (weights / "model.safetensors").is_file():
+        train(require(settings.models_dir, TRIAGE_BASE), weights, progress=progress)
+    return weights
+
+
+def open_triage(settings: Settings, classifier: str = "ensemble") -> Triage:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    return Triage(require(settings.models_dir, TRIAGE_EMBEDDER), triage_cache_dir(settings))
+    if classifier == "linear":
+        return Triage.linear(require(settings.models_dir, TRIAGE_EMBEDDER), triage_cache_dir(settings))
+    weights = prepare_triage(settings, _training_progress)
+    if classifier == "finetuned":
+        return Triage.finetuned(weights, require(settings.models_dir, TRIAGE_BASE))
+    return Triage.ensemble(weights, require(settings.models_dir, TRIAGE_BASE),
+                           require(settings.models_dir, TRIAGE_EMBEDDER), triage_cache_dir(settings))
+
+
+def _training_progress(done: int, total: int) -> None:
+    """A line now and then on stderr: training happens here only when `coach models` was skipped."""
+    if done == 1 or done % 50 == 0 or done == total:
+        print(f"training the safety triage classifier (once): step {done} of {total}",
+              file=sys.stderr, flush=True)
 
 
 @dataclass

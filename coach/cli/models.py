@@ -13,18 +13,19 @@ import typer
 from rich.progress import (
     BarColumn,
     DownloadColumn,
+    MofNCompleteColumn,
     Progress,
     TextColumn,
+    TimeElapsedColumn,
     TimeRemainingColumn,
     TransferSpeedColumn,
 )
 from rich.table import Table
 
 from coach.catalog import CATALOG, get_model
-from coach.cli.context import TRIAGE_EMBEDDER, open_triage, triage_cache_dir
+from coach.cli.context import TRIAGE_BASE, open_triage, prepare_triage
 from coach.cli.main import JsonOpt, console, fail, print_json
 from coach.provision import ProvisionError, assemble_model, entry_path, is_ready, model_status
-from coach.safety.classifier import cache_file
 
 
 def _human(n: int) -> str:
@@ -81,14 +82,19 @@ def models(
                 fail(f"model {model.name}: {exc}")
             progress.update(task, completed=model.size)
             done.append({"name": model.name, "path": str(path), "status": "verified"})
-    if any(row["name"] == TRIAGE_EMBEDDER for row in done):
-        # Fit the triage classifier now (once, about a minute on 2 cores) rather than
+    if any(row["name"] == TRIAGE_BASE for row in done):
+        # Fine-tune the triage classifier now (once, several minutes on 2 cores) rather than
         # making the first patient message wait for it.
-        if not cache_file(triage_cache_dir(settings)).is_file():
-            with console.status("preparing the safety triage classifier (once)", spinner="dots"):
-                open_triage(settings)
-        done.append({"name": "triage-classifier", "path": str(triage_cache_dir(settings)),
-                     "status": "fitted"})
+        with Progress(TextColumn("{task.description:<16}"), BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=console,
+                      transient=as_json, disable=as_json or not console.is_terminal) as progress:
+            task = progress.add_task("triage (train)", total=None)
+            weights = prepare_triage(
+                settings, lambda d, n: progress.update(task, completed=d, total=n))
+        done.append({"name": "triage-classifier", "path": str(weights), "status": "trained"})
+        # The linear half of the ensemble: fitted in a minute or two, cached the same way.
+        with console.status("fitting the linear triage classifier (once)", spinner="dots"):
+            open_triage(settings)
     if as_json:
         print_json(done)
     else:

@@ -34,12 +34,13 @@ from coach.legacy.protocol import (
 from coach.legacy.safety import asks_first, memory_category
 from coach.safety import Category, TriageResult, fixed_reply
 from coach.safety.normalise import mend
+from coach.safety.setting import Setting
 from coach.safety.triage import TriageInputError
 from coach.store.db import Store
 from coach.store.legacy import LegacyAnswer, LegacyInterview
 from coach.store.schema import CoachSession, Flag, Patient, Turn, utcnow
 
-Triager = Callable[[str], TriageResult]
+Triager = Callable[[str, Setting], TriageResult]
 SKIP_WORDS = frozenset({"/skip", "skip", "pass", "next", "next question", "skip this one"})
 PAUSE_WORDS = frozenset({"/pause", "pause", "/stop", "stop", "/quit", "quit", "/exit", "exit"})
 
@@ -190,7 +191,8 @@ class Interview:
         if self.finished:
             raise InterviewError("this memory session is complete; nothing more is asked")
         try:
-            result = self.triage(text)
+            # Read as the answer to the question open now: a goodbye is what question 5 asks for.
+            result = self.triage(text, Setting(memory=self.question or len(PROMPTS)))
         except TriageInputError as exc:
             raise InterviewError(str(exc)) from exc
         category = memory_category(result, text)
@@ -208,7 +210,8 @@ class Interview:
                                 recording_name=recording_name[:200], held_back=flagged))
             steps: list[Step] = []
             if category is not Category.NONE:
-                reply = fixed_reply(category, self.locale, result.subtype, asks_first(result, category))
+                reply = fixed_reply(category, self.locale, result.subtype, asks_first(result, category),
+                                    memory=True)
                 flag_id = None
                 if flagged:
                     flag = Flag(patient_id=self.patient_id, session_id=self.session_id,

@@ -1,18 +1,14 @@
 """Triage in a memory session: crisis and emergency exactly as in coaching; the rest in context.
 
-Every answer goes through the coaching triage before anything else happens. A crisis
-or emergency verdict gets the same fixed reply and clinician flag as in coaching,
-and the answer is held back from the draft document (the patient, as its author,
-may put it back; see `coach memory document --include-turn`).
-
-This has a measured cost that we accept rather than weaken: the coaching classifier
-learned, rightly, that giving possessions away and saying goodbye are warning signs,
-and a Dignity Therapy session asks for exactly those things. `coach bench memory`
-reports how many scripted legacy answers were read as crises. A memory-specific
-gate (act on a classifier-only crisis only when a lexicon of present despair also
-matches) was tried and dropped: on the triage dev splits it let through a large
-share of the indirect crisis statements the classifier caught ("I stand at the top
-of the stairs wondering if the fall would do it").
+Every answer goes through triage, read with the legacy question it answers
+(safety.setting.Setting), before anything else happens. A crisis or emergency verdict
+gets the same fixed reply and clinician flag as in coaching, and the answer is held back
+from the draft document (the patient, as its author, may put it back; see
+`coach memory document --include-turn`). Goodbyes, bequests and acceptance of death are
+what the questions ask for: rules about farewells do not decide here (rules.Rule.in_memory),
+and the classifier learned from palliative examples that they are benign, while a wish to
+hasten death, stockpiled medicines or a carer who hurts the patient are crises.
+`coach bench triage --split memory` and `coach bench memory` measure both.
 
 Out-of-scope is different: its fixed reply exists to stop advice on doses, and a
 memory session gives no advice at all. The reply is given when the answer asks
@@ -37,11 +33,11 @@ def memory_category(result: TriageResult, text: str) -> Category:
 
 
 def asks_first(result: TriageResult, category: Category) -> bool:
-    """Whether to answer a crisis with the check-in question rather than the full crisis reply.
+    """Whether to answer with the check-in question rather than the full reply.
 
-    A rule match ("I want to end my life") gets the full reply, as in coaching. A crisis
-    seen only by the classifier is, in a legacy session, often a goodbye the protocol asked
-    for; the reviewed check-in question still gives the numbers and flags the care team,
-    but lets a patient who was only answering the question say so and go on.
+    Only for the uncertain band, as in coaching. The classifier reads each answer with the
+    legacy question it answers, so a sure crisis verdict there is no longer a goodbye
+    misread: it gets the full reply. (Before it read context, every classifier-only crisis
+    in a memory session was asked about instead, because most were goodbyes.)
     """
-    return category is Category.CRISIS and (result.check_in or result.source == "classifier")
+    return category.flags_clinician and result.check_in

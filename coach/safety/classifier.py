@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import pickle
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,10 +24,12 @@ from numpy.typing import NDArray
 
 from coach.safety.categories import Category
 from coach.safety.dataset import Example, load_train, train_files
+from coach.safety.prediction import Prediction
+from coach.safety.setting import Setting
 from knowledge.embeddings import Embedder
 
 LABELS: tuple[Category, ...] = tuple(Category)
-MODEL_VERSION = "2"
+MODEL_VERSION = "3"
 
 # Decision thresholds. Crisis and emergency are deliberately low: a missed crisis
 # costs far more than a caring reply to someone who was fine. Chosen on the dev
@@ -63,29 +65,30 @@ SENTENCE_THRESHOLDS: dict[Category, float] = {
 }
 
 
-@dataclass(frozen=True)
-class Prediction:
-    scores: dict[Category, float]
-    nearest: str
-    """The most similar training example, shown to clinicians as evidence."""
-    nearest_category: Category
-    similarity: float
-
-
-def _features(vecs: NDArray[np.float32], texts: list[str], ngrams: Any) -> Any:
+def _features(vecs: NDArray[np.float32], texts: list[str], ngrams: Any,
+              memory: NDArray[np.float32] | None = None) -> Any:
+    """Embedding, character n-grams, and the embedding again for memory-session answers only:
+    that copy lets the model weigh a goodbye differently when a legacy question asked for it."""
     from scipy.sparse import csr_matrix, hstack
 
-    return hstack([csr_matrix(vecs), ngrams.transform([t.lower() for t in texts])]).tocsr()
+    flag = np.zeros(len(texts), dtype=np.float32) if memory is None else memory
+    return hstack([csr_matrix(vecs), ngrams.transform([t.lower() for t in texts]),
+                   csr_matrix(vecs * flag[:, None]), csr_matrix(flag[:, None])]).tocsr()
 
 
-def fit(vecs: NDArray[np.float32], texts: list[str], labels: NDArray[np.int64]) -> tuple[Any, Any]:
+def _memory(settings: Sequence[Setting]) -> NDArray[np.float32]:
+    return np.array([1.0 if s.in_memory else 0.0 for s in settings], dtype=np.float32)
+
+
+def fit(vecs: NDArray[np.float32], texts: list[str], labels: NDArray[np.int64],
+        memory: NDArray[np.float32] | None = None) -> tuple[Any, Any]:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
     ngrams = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 5), min_df=2, sublinear_tf=True)
     ngrams.fit([t.lower() for t in texts])
     clf = LogisticRegression(C=32.0, max_iter=5000, class_weight="balanced")
-    clf.fit(_features(vecs, texts, ngrams), labels)
+    clf.fit(_features(vecs, texts, ngrams, memory), labels)
     return ngrams, clf
 
 
@@ -110,16 +113,20 @@ class TriageClassifier:
         else:
             self.train_vecs = embedder.embed(texts)
             labels = np.array([LABELS.index(e.category) for e in self.examples])
-            self.ngrams, self.clf = fit(self.train_vecs, texts, labels)
+            memory = _memory([Setting.parse(e.context) for e in self.examples])
+            self.ngrams, self.clf = fit(self.train_vecs, texts, labels, memory)
             cache_dir.mkdir(parents=True, exist_ok=True)
             tmp = cache.with_suffix(".tmp")
             with tmp.open("wb") as fh:
                 pickle.dump((self.train_vecs, self.ngrams, self.clf), fh)
             tmp.replace(cache)
 
-    def predict(self, texts: list[str]) -> list[Prediction]:
+    def predict(self, texts: Sequence[str], settings: Sequence[Setting] | None = None) -> list[Prediction]:
+        """Of the setting, this classifier reads only whether it is a memory session."""
+        texts = list(texts)
         vecs = self.embedder.embed(texts)
-        raw = self.clf.predict_proba(_features(vecs, texts, self.ngrams))
+        memory = _memory(settings if settings is not None else [Setting()] * len(texts))
+        raw = self.clf.predict_proba(_features(vecs, texts, self.ngrams, memory))
         probs = np.zeros((len(texts), len(LABELS)))
         probs[:, self.clf.classes_] = raw
         sims = vecs @ self.train_vecs.T

@@ -36,6 +36,29 @@ mid-conversation or at its end (closings, short answers, idioms) beside short cr
 emergencies, written when short closings were found to raise crisis alarms."""
 
 
+MEMORY = DATA / "triage_memory.jsonl"
+"""Sealed, by a sixth author who saw only LABELLING.md: answers to the nine memory-session
+questions (bequests, funeral wishes, goodbyes, acceptance) beside crises in palliative words."""
+EVERYDAY = DATA / "triage_everyday.jsonl"
+"""Sealed, by a seventh author who saw only LABELLING.md: everyday coaching messages full of
+idioms, weather, tiredness, quitting habits and giving things away, beside urgent ones."""
+DEV_CONTEXT = DATA / "triage_dev_context.jsonl"
+"""Dev, by an eighth author who saw only LABELLING.md: both settings, each message with the
+question it answers; used to choose the fine-tuned classifier's thresholds."""
+
+SPLITS: dict[str, Path] = {
+    "test": TEST, "long": TEST_LONG, "blind": BLIND, "blind2": BLIND2, "short": BLIND_SHORT,
+    "memory": MEMORY, "everyday": EVERYDAY,
+    "dev": DEV, "dev-long": DEV_LONG, "dev-conv": DEV_CONV, "dev-context": DEV_CONTEXT,
+}
+"""Every evaluation split by its bench name. Names starting with `dev` were read while
+tuning; the others are sealed: their items are never read, only their figures."""
+
+
+def is_sealed(name: str) -> bool:
+    return not name.startswith("dev")
+
+
 def train_files() -> list[Path]:
     return sorted(DATA.glob("triage_train*.jsonl"))
 
@@ -45,6 +68,9 @@ class Example:
     text: str
     category: Category
     kind: str
+    context: str = ""
+    """What the message answers: "memory:N" (the memory-session question N) or the coach's
+    previous question, word for word; empty when not known."""
 
 
 def load_examples(path: Path) -> list[Example]:
@@ -54,7 +80,8 @@ def load_examples(path: Path) -> list[Example]:
             continue
         try:
             row = json.loads(line)
-            out.append(Example(row["text"], Category(row["category"]), row.get("kind", "")))
+            out.append(Example(row["text"], Category(row["category"]), row.get("kind", ""),
+                               str(row.get("context") or "")))
         except (json.JSONDecodeError, KeyError, ValueError) as exc:
             raise ValueError(f"{path.name} line {n}: {exc}") from exc
     return out

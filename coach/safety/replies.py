@@ -46,18 +46,30 @@ def _helplines(locale: str) -> Helplines:
     return HELPLINES.get({"GB": "UK"}.get(region, region), HELPLINES["EU"])
 
 
-CHECK_IN_REPLY_IDS = ("crisis-checkin-v1", "emergency-checkin-v1")
+CHECK_IN_REPLY_IDS = ("crisis-checkin-v1", "emergency-checkin-v1", "crisis-checkin-memory-v1")
 
 
 def fixed_reply(category: Category, locale: str = "US", subtype: str = "",
-                check_in: bool = False) -> FixedReply:
+                check_in: bool = False, memory: bool = False) -> FixedReply:
     """The reviewed reply for a triage outcome; `none` has no fixed reply.
 
     A check-in asks directly rather than assuming: asking someone plainly about
     suicide does not put the idea in their head, and it lets a patient who was
     misread say so and carry on, while one in danger still gets the numbers at once.
+    In a memory session (`memory`) the question says why it is asked: the patient was
+    invited to speak of goodbyes and the end of life, and should not feel accused of it.
     """
     lines = _helplines(locale)
+    if category is Category.CRISIS and check_in and memory:
+        return FixedReply(
+            "crisis-checkin-memory-v1",
+            "Thank you for sharing that. Some of what you said could be read two ways, so may I "
+            "ask you plainly before we go on: are you thinking of ending your life sooner, or "
+            "of hurting yourself, or is someone hurting or frightening you? If so, please reach "
+            f"{lines.crisis}, or call {lines.emergency} if you are in danger now. If you were "
+            "simply answering the question, just say so and we'll carry on with your record. "
+            "I have let your care team know, so they can check in with you.",
+        )
     if category is Category.CRISIS and check_in:
         return FixedReply(
             "crisis-checkin-v1",

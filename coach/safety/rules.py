@@ -21,11 +21,15 @@ class Rule:
     subtype: str
     reason: str
     pattern: re.Pattern[str]
+    in_memory: bool = True
+    """Whether the rule decides alone in a memory session too. Goodbyes, giving things away
+    and "I won't be here much longer" are warning signs in coaching and exactly what a
+    legacy question asks for: there, the context-reading classifier decides."""
 
 
-def _r(category: Category, subtype: str, reason: str, *patterns: str) -> Rule:
+def _r(category: Category, subtype: str, reason: str, *patterns: str, in_memory: bool = True) -> Rule:
     joined = "|".join(f"(?:{p})" for p in patterns)
-    return Rule(category, subtype, reason, re.compile(joined, re.IGNORECASE))
+    return Rule(category, subtype, reason, re.compile(joined, re.IGNORECASE), in_memory)
 
 
 IDIOMS = re.compile(
@@ -84,7 +88,8 @@ RULES: tuple[Rule, ...] = (
        r"\bend(?:ing)?\s+(?:it\s+all|my\s+(?:own\s+)?life|things\s+for\s+good|my\s+suffering)\b",
        r"\btake\s+my\s+(?:own\s+)?life\b|\btaking\s+my\s+(?:own\s+)?life\b",
        r"\bsuicid(?:e|al)\b(?!.*\b(?:prevention\s+week|awareness)\b)",
-       r"\b(?:want|wanna|wish|ready|going|planning|plan)\s+(?:to\s+)?die\b",
+       r"\b(?:want|wanna|wish|planning|plan)\s+(?:to\s+)?die\b(?!\s+(?:at\s+home|in\s+(?:my\s+own|my)\s+"
+       r"(?:bed|home|house)|peacefully|with\s+dignity))",
        r"\bwish\s+(?:i\s+)?(?:was|were|could\s+be)\s+dead\b|\bbetter\s+off\s+dead\b",
        r"\bdon'?t\s+want\s+to\s+(?:be\s+alive|live|wake\s+up|be\s+here)\b",
        r"\bnot\s+(?:want|wanting)\s+to\s+(?:live|be\s+alive|wake\s+up)\b",
@@ -95,10 +100,16 @@ RULES: tuple[Rule, ...] = (
        r"\boverdose\s+on\s+purpose\b|\btake\s+(?:all|every\s+one\s+of)\s+my\s+(?:pills|tablets)\b"
        r"(?!\s+(?:at\s+(?:night|once\s+a|the\s+same\s+time|breakfast|bedtime)|in\s+the\s+"
        r"(?:morning|evening)|with|together\s+at|instead|before|after))",
+       r"\bsuicide\s+note\b"),
+    _r(Category.CRISIS, "suicide", "talks of goodbyes, giving things away or not being here",
+       r"\b(?:ready|going)\s+to\s+die\b",
        r"\bgiv(?:e|ing)\s+away\s+(?:all\s+)?my\s+(?:things|stuff|belongings|possessions)\b",
-       r"\bsaid\s+my\s+goodbyes\b|\bgoodbye\s+letters?\b|\bwr(?:ote|iting)\s+(?:a\s+)?(?:suicide\s+)?note\b"
+       r"\bsaid\s+my\s+goodbyes\b|\bgoodbye\s+letters?\b|\bwr(?:ote|iting)\s+(?:a\s+)?note\b"
        r"(?=.*\b(?:goodbye|family|kids|in\s+case|not\s+here)\b)",
-       r"\bwon'?t\s+be\s+(?:a\s+burden|around|here)\s+(?:much\s+longer|for\s+long|anymore)\b"),
+       r"\bwon'?t\s+be\s+(?:a\s+burden|around|here)\s+(?:much\s+longer|for\s+long|anymore)\b",
+       r"\b(?:want|wanna|wish|planning|plan)\s+(?:to\s+)?die\s+(?:at\s+home|in\s+(?:my\s+own|my)\s+"
+       r"(?:bed|home|house)|peacefully|with\s+dignity)\b",
+       in_memory=False),
     _r(Category.CRISIS, "self_harm", "describes hurting themself on purpose",
        r"\b(?:cut|cutting|burn|burning|hurt|hurting|harm|harming)\s+myself\b",
        r"\bself[-\s]?harm(?:ing)?\b"),
@@ -186,16 +197,18 @@ def strip_idioms(text: str) -> str:
     return IDIOMS.sub(" ", text)
 
 
-def match_rules(text: str) -> Rule | None:
+def match_rules(text: str, memory: bool = False) -> Rule | None:
     """The most urgent rule that matches the idiom-free text, if any.
 
     Normalised here as well as in triage, so that a caller with the raw message (the
     rules-only benchmark) judges what triage judges; normalising twice changes nothing.
+    `memory`: the text answers a legacy question, where farewell rules do not decide.
     """
     cleaned = strip_idioms(normalise(text))
     not_now = bool(NOT_NOW.search(cleaned))
     hits = [rule for rule in RULES if rule.pattern.search(cleaned)
-            and not (not_now and rule.category is Category.EMERGENCY)]
+            and not (not_now and rule.category is Category.EMERGENCY)
+            and (rule.in_memory or not memory)]
     if not hits:
         return None
     return min(hits, key=lambda r: r.category.urgency)

@@ -1,34 +1,45 @@
-"""Triage: rules first, then the embedding classifier, most urgent outcome wins.
+"""Triage: rules first, then a classifier, most urgent outcome wins.
 
 A long message is judged as a whole and sentence by sentence: a sentence
 embedding of a cheerful paragraph drowns one alarming sentence at its end
 ("...I won't be needing my things much longer"), and spoken turns are often
 that long. All pieces go through the classifier in one batch.
+
+Every message is read in its setting (setting.Setting): the coach's previous question,
+or the memory-session question it answers. The default classifier is the fine-tuned
+transformer (finetuned.py), which reads the two together; the linear classifier over
+frozen embeddings (classifier.py) stays selectable to reproduce the earlier figures.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from coach.safety.calibration import Calibration
 from coach.safety.categories import Category, TriageResult
 from coach.safety.classifier import (
     CHECK_IN_THRESHOLDS,
     SENTENCE_THRESHOLDS,
     THRESHOLDS,
-    Prediction,
     TriageClassifier,
     decide,
 )
+from coach.safety.ensemble import MeanScorer, Scorer
 from coach.safety.normalise import readings
+from coach.safety.prediction import Prediction
 from coach.safety.rules import IDIOMS, match_rules
+from coach.safety.setting import COACHING, Setting
 from coach.sentences import split_sentences
-from knowledge.embeddings import Embedder
 
 MAX_CHARS = 8000
 """About ten minutes of speech. Longer messages are refused, never cut: a cut could
 drop the one sentence that matters."""
 MIN_SENTENCE_WORDS = 3
+
+
+LINEAR = Calibration("linear", THRESHOLDS, CHECK_IN_THRESHOLDS, SENTENCE_THRESHOLDS)
 
 
 class TriageInputError(ValueError):
@@ -53,13 +64,37 @@ def _check_length(text: str) -> None:
 class Triage:
     """Classifies one patient message before any language model sees it."""
 
-    def __init__(self, embedder_dir: Path, cache_dir: Path) -> None:
-        self.classifier = TriageClassifier(Embedder(embedder_dir), cache_dir)
+    def __init__(self, scorer: Scorer, calibration: Calibration) -> None:
+        self.classifier = scorer
+        self.calibration = calibration
 
-    def __call__(self, text: str) -> TriageResult:
-        return self.many([text])[0]
+    @classmethod
+    def linear(cls, embedder_dir: Path, cache_dir: Path) -> Triage:
+        from knowledge.embeddings import Embedder
 
-    def many(self, texts: list[str], per_sentence: bool = True) -> list[TriageResult]:
+        return cls(TriageClassifier(Embedder(embedder_dir), cache_dir), LINEAR)
+
+    @classmethod
+    def finetuned(cls, weights: Path, base_dir: Path) -> Triage:
+        from coach.safety.finetuned import CALIBRATION, FinetunedClassifier
+
+        return cls(FinetunedClassifier(weights, base_dir), CALIBRATION)
+
+    @classmethod
+    def ensemble(cls, weights: Path, base_dir: Path, embedder_dir: Path, cache_dir: Path) -> Triage:
+        from coach.safety.finetuned import ENSEMBLE_CALIBRATION, FinetunedClassifier
+        from knowledge.embeddings import Embedder
+
+        scorer = MeanScorer(FinetunedClassifier(weights, base_dir),
+                            TriageClassifier(Embedder(embedder_dir), cache_dir))
+        return cls(scorer, ENSEMBLE_CALIBRATION)
+
+    def __call__(self, text: str, setting: Setting = COACHING) -> TriageResult:
+        return self.many([text], [setting])[0]
+
+    def many(self, texts: list[str], settings: Sequence[Setting] | None = None,
+             per_sentence: bool = True) -> list[TriageResult]:
+        settings = list(settings) if settings is not None else [COACHING] * len(texts)
         # Checked before normalising too, so a huge message is refused before work is done on it.
         for text in texts:
             _check_length(text.strip())
@@ -72,13 +107,16 @@ class Triage:
         # the classifier only when sure.
         groups = [(pieces(r[0]) if r[0] and per_sentence else [r[0]]) + r[1:] for r in read]
         flat = [p for group in groups for p in group]
+        flat_settings = [s for group, s in zip(groups, settings, strict=True) for _ in group]
         # The classifier learned idioms from its examples and sees the (normalised) text;
         # idiom stripping is only for the rules (see rules.match_rules).
-        predictions = iter(self.classifier.predict(flat))
+        predictions = iter(self.classifier.predict(flat, flat_settings))
+        cal = self.calibration
         results = []
-        for group in groups:
-            judged = [self._combine(p, next(predictions),
-                                    THRESHOLDS if i == 0 else SENTENCE_THRESHOLDS, check_in=i == 0)
+        for group, setting in zip(groups, settings, strict=True):
+            sure = cal.sure_for(setting.in_memory)
+            judged = [self._combine(p, next(predictions), setting,
+                                    sure if i == 0 else cal.sentence, check_in=i == 0)
                       for i, p in enumerate(group)]
             # min() keeps the first of equals, so the whole message wins ties; a sure
             # outcome beats a check-in of the same category.
@@ -90,17 +128,17 @@ class Triage:
             results.append(decided)
         return results
 
-    @staticmethod
-    def _combine(text: str, pred: Prediction,
-                 thresholds: dict[Category, float] = THRESHOLDS, check_in: bool = True) -> TriageResult:
+    def _combine(self, text: str, pred: Prediction, setting: Setting,
+                 thresholds: dict[Category, float], check_in: bool = True) -> TriageResult:
         if not text:
             return TriageResult(Category.NONE, "empty message", "empty", {})
-        sure = Triage._sure(text, pred, thresholds)
+        sure = self._sure(text, pred, setting, thresholds)
         if check_in and not sure.category.flags_clinician and not IDIOMS.search(text):
             # Only whole messages are checked in on: a sentence read alone has lost its
             # context ("It was a long day.") and is too often alarming out of it. A reviewed
             # idiom ("this workout is killing me") is what the weak score came from: no question.
-            band = decide(pred.scores, {**CHECK_IN_THRESHOLDS, Category.OUT_OF_SCOPE: 2.0})
+            band = decide(pred.scores, {**self.calibration.check_in_for(setting.in_memory),
+                                        Category.OUT_OF_SCOPE: 2.0})
             # Two weak signals must agree: the classifier's score and the nearest reviewed
             # example. Alone, the score asked "I did some weeding today" about suicide.
             if band is not Category.NONE and pred.nearest_category is band:
@@ -114,9 +152,10 @@ class Triage:
         return sure
 
     @staticmethod
-    def _sure(text: str, pred: Prediction, thresholds: dict[Category, float]) -> TriageResult:
+    def _sure(text: str, pred: Prediction, setting: Setting,
+              thresholds: dict[Category, float]) -> TriageResult:
         scores = {c.value: p for c, p in pred.scores.items()}
-        rule = match_rules(text)
+        rule = match_rules(text, memory=setting.in_memory)
         model_cat = decide(pred.scores, thresholds)
         if rule is not None and rule.category.urgency <= model_cat.urgency:
             return TriageResult(rule.category, f"rule: {rule.reason}", "rule", scores,
