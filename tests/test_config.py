@@ -19,6 +19,8 @@ def test_precedence_file_then_env_then_flag(tmp_path: Path, monkeypatch: pytest.
 
 def test_home_defaults_and_models_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COACH_HOME", str(tmp_path))
+    # An operator's own models path (a shared cache) must not leak into the default checked here.
+    monkeypatch.delenv("COACH_MODELS_PATH", raising=False)
     settings = load_settings()
     assert settings.db_path == tmp_path / "coach.db"
     assert settings.key_path == tmp_path / "db.key"

@@ -89,8 +89,15 @@ def models(
                       TimeElapsedColumn(), TimeRemainingColumn(), console=console,
                       transient=as_json, disable=as_json or not console.is_terminal) as progress:
             task = progress.add_task("triage (train)", total=None)
-            weights = prepare_triage(
-                settings, lambda d, n: progress.update(task, completed=d, total=n))
+
+            def step(done_steps: int, total: int) -> None:
+                progress.update(task, completed=done_steps, total=total)
+                # Without a terminal (CI, a log file) the bar is off: a line now and then instead.
+                if progress.disable and not as_json and (done_steps % 100 == 0 or done_steps == total):
+                    console.print(f"training the triage classifier: step {done_steps} of {total}",
+                                  highlight=False)
+
+            weights = prepare_triage(settings, step)
         done.append({"name": "triage-classifier", "path": str(weights), "status": "trained"})
         # The linear half of the ensemble: fitted in a minute or two, cached the same way.
         with console.status("fitting the linear triage classifier (once)", spinner="dots"):
