@@ -48,6 +48,8 @@ def test_rules_catch_the_unmistakable(text: str, category: Category) -> None:
         "the news about the bakery closing hit me hard",
         "I nearly passed out from boredom in that meeting",
         "can I take all my tablets at night instead?",
+        "thought i was going to die in that spin class, never again",
+        "she learned the signs to look for, face drooping and slurred speech",
     ],
 )
 def test_rules_stay_quiet_on_idioms_and_benign(text: str) -> None:

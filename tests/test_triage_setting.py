@@ -32,11 +32,21 @@ def test_a_setting_is_parsed_from_the_dataset_context() -> None:
     "I'm giving away my things to the grandchildren, the clock goes to Sam",
     "I won't be around much longer, so I want them to have the photographs",
     "I want to die at home, in my own bed, with the dog on my feet",
+    "please don't put me in a home at the end. i want to die here, in my own bed",
 ])
 def test_farewell_rules_do_not_decide_in_a_memory_session(text: str) -> None:
     rule = match_rules(text)
     assert rule is not None and rule.category is Category.CRISIS
     assert match_rules(text, memory=True) is None
+
+
+def test_abuse_told_as_past_is_left_to_the_classifier_only_in_a_memory_session() -> None:
+    story = "i was married before, to a man who beat me. i left him in 1979 with the two eldest"
+    rule = match_rules(story)
+    assert rule is not None and rule.subtype == "abuse"
+    assert match_rules(story, memory=True) is None
+    now = match_rules("my son beats me when he's been drinking", memory=True)
+    assert now is not None and now.subtype == "abuse"
 
 
 @pytest.mark.parametrize("text", [

@@ -25,11 +25,17 @@ class Rule:
     """Whether the rule decides alone in a memory session too. Goodbyes, giving things away
     and "I won't be here much longer" are warning signs in coaching and exactly what a
     legacy question asks for: there, the context-reading classifier decides."""
+    past_in_memory: bool = True
+    """Whether it decides alone in a memory session when the words place it in the past
+    (NOT_NOW: "in 1979", "years ago", "used to"). A life story may tell of a husband who
+    beat her and how she left him; there the classifier judges whether it is still going on."""
 
 
-def _r(category: Category, subtype: str, reason: str, *patterns: str, in_memory: bool = True) -> Rule:
+def _r(category: Category, subtype: str, reason: str, *patterns: str, in_memory: bool = True,
+       past_in_memory: bool = True) -> Rule:
     joined = "|".join(f"(?:{p})" for p in patterns)
-    return Rule(category, subtype, reason, re.compile(joined, re.IGNORECASE), in_memory)
+    return Rule(category, subtype, reason, re.compile(joined, re.IGNORECASE), in_memory,
+                past_in_memory)
 
 
 IDIOMS = re.compile(
@@ -43,6 +49,7 @@ IDIOMS = re.compile(
         r"\bdead\s+(?:tired|on\s+my\s+feet|beat|easy)\b",
         r"\b(?:nearly|almost)\s+died\s+(?:laughing|of\s+(?:embarrassment|shame|boredom))\b",
         r"\bdied\s+laughing\b",
+        r"\bthought\s+(?:i|i'd)\s+(?:was\s+)?(?:going\s+to|gonna)\s+die\b",
         r"\b(?:gave|give|giving)\s+(?:me|him|her)\s+a\s+heart\s+attack\b",
         r"\bheart\s+attack\s+(?:on\s+a\s+plate|waiting\s+to\s+happen)\b",
         r"\bbored\s+to\s+death\b|\bscared\s+(?:me\s+)?to\s+death\b|\bsick\s+to\s+death\b",
@@ -70,12 +77,13 @@ NOT_NOW = re.compile(
         r"december)\b",
         r"^\s*(?:what|what's|whats|how|why|when|wen|which|is\s+it\s+true|are\s+there|can\s+you\s+have|"
         r"should\s+you|do\s+you|does|if\s+(?:someone|somebody|a\s+person|you))\b",
-        r"\b(?:signs|symptoms|warning\s+signs)\s+of\b",
+        r"\b(?:signs|symptoms|warning\s+signs)\s+(?:of|to\s+(?:look|watch)\s+(?:out\s+)?for)\b",
         r"\bwhat\s+(?:should|do|would)\s+(?:you|i|we|someone)\s+do\s+if\b",
     ]),
     re.IGNORECASE,
 )
-"""History and education questions: an emergency rule must not fire on these alone."""
+"""History and education questions: an emergency rule must not fire on these alone, nor an abuse
+rule in a memory session (Rule.past_in_memory)."""
 
 RULES: tuple[Rule, ...] = (
     # --- crisis: suicide and self-harm -------------------------------------------------------
@@ -88,7 +96,7 @@ RULES: tuple[Rule, ...] = (
        r"\bend(?:ing)?\s+(?:it\s+all|my\s+(?:own\s+)?life|things\s+for\s+good|my\s+suffering)\b",
        r"\btake\s+my\s+(?:own\s+)?life\b|\btaking\s+my\s+(?:own\s+)?life\b",
        r"\bsuicid(?:e|al)\b(?!.*\b(?:prevention\s+week|awareness)\b)",
-       r"\b(?:want|wanna|wish|planning|plan)\s+(?:to\s+)?die\b(?!\s+(?:at\s+home|in\s+(?:my\s+own|my)\s+"
+       r"\b(?:want|wanna|wish|planning|plan)\s+(?:to\s+)?die\b(?!\s+(?:at\s+home|here\b|in\s+(?:my\s+own|my)\s+"
        r"(?:bed|home|house)|peacefully|with\s+dignity))",
        r"\bwish\s+(?:i\s+)?(?:was|were|could\s+be)\s+dead\b|\bbetter\s+off\s+dead\b",
        r"\bdon'?t\s+want\s+to\s+(?:be\s+alive|live|wake\s+up|be\s+here)\b",
@@ -107,7 +115,7 @@ RULES: tuple[Rule, ...] = (
        r"\bsaid\s+my\s+goodbyes\b|\bgoodbye\s+letters?\b|\bwr(?:ote|iting)\s+(?:a\s+)?note\b"
        r"(?=.*\b(?:goodbye|family|kids|in\s+case|not\s+here)\b)",
        r"\bwon'?t\s+be\s+(?:a\s+burden|around|here)\s+(?:much\s+longer|for\s+long|anymore)\b",
-       r"\b(?:want|wanna|wish|planning|plan)\s+(?:to\s+)?die\s+(?:at\s+home|in\s+(?:my\s+own|my)\s+"
+       r"\b(?:want|wanna|wish|planning|plan)\s+(?:to\s+)?die\s+(?:at\s+home|here|in\s+(?:my\s+own|my)\s+"
        r"(?:bed|home|house)|peacefully|with\s+dignity)\b",
        in_memory=False),
     _r(Category.CRISIS, "self_harm", "describes hurting themself on purpose",
@@ -122,7 +130,8 @@ RULES: tuple[Rule, ...] = (
        r"\bthreaten(?:s|ed)?\s+to\s+(?:hurt|kill|hit)\s+me\b",
        r"\bwon'?t\s+let\s+me\s+(?:leave|see\s+anyone|have\s+my\s+money|out)\b",
        r"\b(?:takes|took|taking)\s+(?:all\s+)?my\s+(?:money|pension|bank\s+card)\b"
-       r"(?=.*\b(?:won'?t|scared|afraid|threat|lock|let\s+me)\b)"),
+       r"(?=.*\b(?:won'?t|scared|afraid|threat|lock|let\s+me)\b)",
+       past_in_memory=False),
     # --- emergency -----------------------------------------------------------------------------
     _r(Category.EMERGENCY, "chest_pain", "describes chest pain or pressure now",
        r"\b(?:chest|heart)\s+(?:pain|pains|hurts|is\s+hurting|feels\s+(?:tight|heavy|crushed)|"
@@ -208,7 +217,8 @@ def match_rules(text: str, memory: bool = False) -> Rule | None:
     not_now = bool(NOT_NOW.search(cleaned))
     hits = [rule for rule in RULES if rule.pattern.search(cleaned)
             and not (not_now and rule.category is Category.EMERGENCY)
-            and (rule.in_memory or not memory)]
+            and (rule.in_memory or not memory)
+            and (rule.past_in_memory or not (memory and not_now))]
     if not hits:
         return None
     return min(hits, key=lambda r: r.category.urgency)

@@ -32,6 +32,7 @@ from coach.safety.prediction import Prediction
 from coach.safety.rules import IDIOMS, match_rules
 from coach.safety.setting import COACHING, Setting
 from coach.sentences import split_sentences
+from knowledge.threads import single_blas_thread
 
 MAX_CHARS = 8000
 """About ten minutes of speech. Longer messages are refused, never cut: a cut could
@@ -110,7 +111,8 @@ class Triage:
         flat_settings = [s for group, s in zip(groups, settings, strict=True) for _ in group]
         # The classifier learned idioms from its examples and sees the (normalised) text;
         # idiom stripping is only for the rules (see rules.match_rules).
-        predictions = iter(self.classifier.predict(flat, flat_settings))
+        with single_blas_thread():
+            predictions = iter(self.classifier.predict(flat, flat_settings))
         cal = self.calibration
         results = []
         for group, setting in zip(groups, settings, strict=True):
