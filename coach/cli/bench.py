@@ -103,6 +103,58 @@ def bench_triage(
                           f"[{e['context'][:20]}] {e['text']}", highlight=False)
 
 
+@bench_app.command("coaching")
+def bench_coaching(
+    ctx: typer.Context,
+    split: Annotated[str, typer.Option(
+        help="dev (may be read while changing the coach) or test (sealed: only its figures "
+        "are read).")] = "dev",
+    model: Annotated[str | None, typer.Option(help="Bundled model name or path.")] = None,
+    backend: Annotated[str | None, typer.Option(help="llamacpp, transformers or openai.")] = None,
+    url: Annotated[str | None, typer.Option(help="OpenAI-compatible server URL.")] = None,
+    limit: Annotated[int, typer.Option(help="Play only the first N conversations (0: all).", min=0)] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Do replies answer, understand and coach? Scripted conversations, checked without a judge.
+
+    Each scripted patient (coach/bench/data/coaching_*.jsonl, written from COACHING.md by
+    authors who never saw the coach's prompts) talks to a real conversation: triage,
+    retrieval, grounding check and the language model. Reported per check: answers the
+    question (its key fact present), cites, no advice without a passage, no invented claim
+    about the patient, speakable, reflects or asks, asks before advising, affirms effort, no
+    pressure on ambivalence, idioms understood; per patient profile in --json.
+
+    Examples:
+
+      coach bench coaching                       # the dev split, default model
+      coach bench coaching --split test --json   # the sealed split, for the figures to quote
+      coach bench coaching --model qwen2.5-0.5b --limit 3
+      coach bench coaching --backend openai --url http://gpu-box:8000/v1 --model my-model
+    """
+    from coach.bench.coaching import SPLITS, ScriptError, load_scripts, run_coaching_bench
+
+    if split not in SPLITS:
+        fail(f"--split must be one of {', '.join(SPLITS)}")
+    try:
+        scripts = load_scripts(SPLITS[split])
+    except (OSError, ScriptError) as exc:
+        fail(f"cannot read the {split} conversations: {exc}")
+    if limit:
+        scripts = scripts[:limit]
+    context = ctx.obj.with_llm(llm_model=model, llm_backend=backend, llm_url=url)
+    result = run_coaching_bench(scripts, context.triage, context.open_model, context.generation,
+                                context.knowledge, context.settings.llm_model, split,
+                                context.settings.locale, progress=not as_json)
+    table = result.pop("table")
+    if split == "test":
+        # Sealed: its figures are read, not its individual replies.
+        result["turn_records"] = len(result["turn_records"])
+    if as_json:
+        print_json(result)
+        return
+    console.print(table)
+
+
 @bench_app.command("voice")
 def bench_voice(
     ctx: typer.Context,
