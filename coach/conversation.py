@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from coach import goals as goals_mod
+from coach import moves
 from coach.grounding import (
     NO_INFO_REPLY,
     NO_INFO_REPLY_ID,
@@ -28,6 +29,7 @@ from coach.grounding import (
     Knowledge,
     asks_for_information,
     figures,
+    only_proposes,
 )
 from coach.llm.base import GenerationOptions, LanguageModel, LLMError, Message
 from coach.memory import close_session, memory_lines
@@ -39,7 +41,7 @@ from coach.safety.output_check import SAFE_REPLACEMENT
 from coach.safety.replies import CHECK_IN_REPLY_IDS
 from coach.safety.setting import Setting, last_question
 from coach.safety.triage import TriageInputError
-from coach.sentences import plain, split_sentences
+from coach.sentences import plain, speakable, split_sentences
 from coach.store.db import Store
 from coach.store.schema import CoachSession, Flag, Goal, Patient, Turn
 from knowledge.retriever import QueryError
@@ -54,6 +56,8 @@ turn of a longer session re-read its whole history."""
 MAX_SENTENCES = 4
 """A reply is spoken aloud: past four sentences a listener loses the thread, and the
 small models do not keep to a length they are asked for, so the coach stops them."""
+FOLLOW_UP_WORDS = 16
+"""A question this short may lean on the turn before it (see Conversation._ground)."""
 
 FAILED_REPLY = (
     "I'm sorry, I'm having trouble answering right now. What you said is saved. "
@@ -95,6 +99,8 @@ class TurnOutcome:
     """The passages the reply cites, numbered as in its text ([1], [2])."""
     dropped: list[str] = field(default_factory=list)
     """Sentences removed because no reviewed passage supported them."""
+    move: str = ""
+    """What the turn was for (coach.moves): answer, reflect, ambivalence or plan."""
 
 
 class Conversation:
@@ -129,7 +135,10 @@ class Conversation:
             self.patient_id = patient_id
             active = db.scalars(select(Goal).where(Goal.patient_id == patient_id,
                                                    Goal.status == "active")).all()
-            goal_lines = [goals_mod.describe(g, goals_mod.progress(db, g)) for g in active]
+            progress = [(g, goals_mod.progress(db, g)) for g in active]
+            goal_lines = [goals_mod.describe(g, p) for g, p in progress]
+            self.goal_met = any(p.periods_met > 0 for _, p in progress)
+            """Whether any check-in reached a target: praise for reaching one must rest on it."""
             memories = memory_lines(db, patient_id, exclude_session=session.id)
             self.system = system_prompt(patient, goal_lines, memories)
         self.last: TurnOutcome | None = None
@@ -264,14 +273,22 @@ class Conversation:
         # instead of synthesising the whole reply first: in a crisis, seconds count.
         yield from split_sentences([reply.text], min_chars=1)
 
-    def _ground(self, text: str, asking: bool) -> Grounding | None:
-        """Passages for a request; an empty grounding (every sentence still checked) otherwise."""
+    def _ground(self, text: str, asking: bool, before: str = "") -> Grounding | None:
+        """Passages for a request; an empty grounding (every sentence still checked) otherwise.
+
+        A follow-up leans on the turn before it ("What counts as one drink?" then "And how
+        many's a bloke meant to stick to in a day?"): when the question alone finds nothing,
+        it is searched again with the patient's previous words.
+        """
         if self.knowledge is None:
             return None
         if not asking:
             return Grounding(None)
         try:
-            return self.knowledge.ground(text, self.conditions)
+            grounding = self.knowledge.ground(text, self.conditions)
+            if not grounding.passages and before and len(text.split()) <= FOLLOW_UP_WORDS:
+                grounding = self.knowledge.ground(f"{before} {text}", self.conditions)
+            return grounding
         except QueryError:
             return Grounding(None)
 
@@ -283,16 +300,23 @@ class Conversation:
     def _generate(self, outcome: TurnOutcome, cancel: threading.Event) -> Iterator[str]:
         history = self._history()
         asking = bool(history) and asks_for_information(history[-1].content)
-        grounding = self._ground(history[-1].content, asking) if history else None
-        if asking and grounding is not None and not grounding.passages:
+        before = next((m.content for m in reversed(history[:-1]) if m.role == "user"), "")
+        grounding = self._ground(history[-1].content, asking, before) if history else None
+        if (asking and grounding is not None and not grounding.passages
+                and not only_proposes(history[-1].content)):
             yield from self._no_information(outcome)
             return
         if grounding is not None:
             grounding.known_figures = figures(" ".join([self.system, *(m.content for m in history)]))
         messages = [Message("system", self.system), *history]
+        passages = grounding is not None and bool(grounding.passages)
+        move = moves.decide(history[-1].content, asking, passages) if history else moves.Move.REFLECT
+        outcome.move = move.value
+        turn_note = moves.GUIDANCE[move]
         if grounding is not None and grounding.passages:
-            # Just before the patient's words, so the system prompt's KV cache still applies.
-            messages.insert(len(messages) - 1, Message("system", grounding.prompt_message()))
+            turn_note = f"{grounding.prompt_message()}\n{turn_note}"
+        # Just before the patient's words, so the system prompt's KV cache still applies.
+        messages.insert(len(messages) - 1, Message("system", turn_note))
         shown: list[str] = []
         cited: set[int] = set()
         outcome.source = f"model:{self.model.name}"
@@ -302,7 +326,7 @@ class Conversation:
             for raw in split_sentences(_until(stream, cancel)):
                 if cancel.is_set():
                     break
-                sentence = plain(raw)
+                sentence = speakable(plain(raw))
                 if not sentence:
                     continue
                 verdict = check_output(sentence)
@@ -312,6 +336,10 @@ class Conversation:
                     shown.append(SAFE_REPLACEMENT)
                     yield SAFE_REPLACEMENT
                     break
+                if (goals_mod.claims_goal_met(sentence) and not self.goal_met
+                        and not goals_mod.says_goal_met(history[-1].content)):
+                    outcome.dropped.append(f"a goal reached that no check-in shows: {sentence}")
+                    continue
                 if self.knowledge is not None and grounding is not None:
                     citation = self.knowledge.check(sentence, grounding)
                     if not citation.keep:
@@ -324,9 +352,11 @@ class Conversation:
                 if len(shown) >= MAX_SENTENCES:
                     break
             if not shown and not cancel.is_set():
-                # Every sentence was unsupported: say so rather than go silent.
-                shown.append(UNSUPPORTED_REPLY)
-                yield UNSUPPORTED_REPLY
+                # Every sentence was unsupported: say so rather than go silent; on a report,
+                # a feeling or a plan, reflect and ask instead.
+                fallback = moves.FALLBACK.get(move, UNSUPPORTED_REPLY)
+                shown.append(fallback)
+                yield fallback
             if not cancel.is_set():
                 outcome.status = "complete"
         except LLMError:
@@ -343,6 +373,8 @@ class Conversation:
                 meta["citations"] = outcome.sources
             if outcome.dropped:
                 meta["dropped"] = outcome.dropped
+            if outcome.move:
+                meta["move"] = outcome.move
             stats = getattr(self.model, "last_stats", None)
             if stats is not None:
                 meta.update(prompt_tokens=stats.prompt_tokens, reused_tokens=stats.reused_tokens)

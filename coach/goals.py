@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -96,3 +97,28 @@ def describe(goal: Goal, prog: GoalProgress) -> str:
     else:
         text += " (no check-ins yet)"
     return text
+
+
+_MET_CLAIM = re.compile(
+    r"\byou(?:'ve|\s+have|'re|\s+are)?\s+(?:already\s+|now\s+|really\s+)?(?:reached|met|hit|achieved|"
+    r"smashed|exceeded|beaten|completed|on\s+track\s+(?:for|with)|well\s+on\s+your\s+way)\b"
+    r"|\b(?:your|the|this)\s+(?:\w+\s+){0,2}(?:goal|target)\b[^.?!]{0,40}\b(?:reached|met|achieved|hit|"
+    r"smashed|done)\b",
+    re.IGNORECASE,
+)
+_PATIENT_MET = re.compile(r"\b(?:reached|met|hit|made|smashed|achieved|did|managed)\b[^.?!]{0,40}"
+                          r"\b(?:goal|target)\b", re.IGNORECASE)
+
+
+def claims_goal_met(sentence: str) -> bool:
+    """Whether a coach's sentence tells the patient they reached (or are on track for) a goal.
+
+    A small model praises progress it was not told about ("You've already reached your goal of
+    walking 20 minutes per day") when the check-ins show the opposite; praise must rest on the
+    store, or on the patient's own words (see `says_goal_met`)."""
+    return bool(_MET_CLAIM.search(sentence))
+
+
+def says_goal_met(text: str) -> bool:
+    """Whether the patient says they reached a goal ("I hit my target three days running")."""
+    return bool(_PATIENT_MET.search(text))

@@ -66,6 +66,19 @@ _ADVICE = re.compile(
     r"\b(aim for|you should|it'?s (?:best|important|recommended) to|make sure|experts? "
     r"(?:say|recommend)|guidelines?|studies show|research shows|doctors? recommend|"
     r"recommended|at least|no more than|less than|up to)\b", re.I)
+_SUGGESTION = re.compile(
+    r"\b(?:you\s+(?:could|might|may)(?!\s+(?:tell|share|let\s+me|say|find\s+it|feel|notice|be\s+"
+    r"(?:right|feeling|wondering)))|you\s+(?:may|might)\s+want\s+to|you\s+can\s+(?:try|use|take|"
+    r"add|swap|eat|drink|walk|start|keep|put|wear|do)|try(?:ing)?\s+(?:to\s+)?(?!again\b)\w+|"
+    r"it\s+(?:might|may|can|could|would)\s+(?:also\s+)?(?:be\s+)?(?:help|helpful|worth|a\s+good\s+idea)|"
+    r"consider(?:ing)?|i\s+(?:would\s+|'d\s+)?(?:suggest|recommend)|(?:it's|it\s+is)\s+(?:a\s+good\s+"
+    r"idea|helpful|worth)|remember\s+to|don'?t\s+forget\s+to|be\s+sure\s+to|how\s+about|why\s+not)\b"
+    r"|^\s*(?:take|try|avoid|eat|drink|keep|start|use|walk|add|cut|limit|wear|put|stretch|rest|"
+    r"swap|choose|set|check|warm|apply|soak|sip|drop|skip|stop|switch|reduce|increase)\b"
+    r"(?!\s+(?:is|was|are|can|helps?|it\s+up|going|at\s+it|up\s+the|your\s+time|care|again)\b)",
+    re.I)
+"""Suggestions in everyday words ("it might be helpful to take a warm bath", "you can try hot
+packs") and imperatives. Only statements: an offer ("Would you like to try ...?") asks first."""
 _QUESTION = re.compile(
     r"\?\s*$|^\s*(?:what|how|why|when|which|where|who|should|can|could|is|are|does|do|will|"
     r"would|tell me|explain|any tips|give me)\b", re.I)
@@ -99,9 +112,34 @@ def condition_tags(conditions: Sequence[str]) -> tuple[str, ...]:
     return tuple(tags)
 
 
+_REQUEST = re.compile(
+    r"^\s*(?:remind\s+me|tell\s+me|explain|any\s+(?:tips|tricks|ideas|advice|suggestions|pointers)|"
+    r"give\s+me|i\s+(?:wonder|was\s+wondering)|i'?d\s+like\s+to\s+know)\b", re.I)
+
+
+def _questions(text: str) -> list[str]:
+    """The sentences of a message that ask something: a spoken turn often asks in its middle
+    ("The box breathing one, how long am I holding for? I keep losing count.")."""
+    parts = [p.strip() for p in re.split(r"(?<=[.!?])\s+", text) if p.strip()]
+    return [p for p in parts if _QUESTION.search(p) or _REQUEST.search(p)]
+
+
 def asks_for_information(text: str) -> bool:
     """A question with some substance, as opposed to "how are you?" or "thanks"."""
-    return bool(_QUESTION.search(text)) and len(tokens(text)) >= 2
+    return bool(_questions(text)) and len(tokens(text)) >= 2
+
+
+_INTERROGATIVE = re.compile(
+    r"\b(?:what|how|why|when|which|where|who)\b|^\s*(?:should|can|could|is|are|does|do|will|would|"
+    r"have|has|did|am)\b", re.I)
+
+
+def only_proposes(text: str) -> bool:
+    """The message asks nothing but whether its own idea will do ("I haven't started yet.
+    Maybe ten minutes round the block to begin with?"). Such a turn wants a coach's reply even
+    when no reviewed passage speaks to it, not "I don't have reviewed information"."""
+    asked = _questions(text)
+    return bool(asked) and not any(_INTERROGATIVE.search(q) or _REQUEST.search(q) for q in asked)
 
 
 def _excerpt(parts: Sequence[str], scores: np.ndarray) -> str:
@@ -247,7 +285,8 @@ class Knowledge:
     @staticmethod
     def _uncited(bare: str, grounding: Grounding) -> CitationVerdict:
         new_figures = figures(bare) - grounding.known_figures
-        if _ADVICE.search(bare) or (new_figures and _mentions_unit(bare)):
+        suggests = bool(_SUGGESTION.search(bare)) and not bare.rstrip().endswith("?")
+        if _ADVICE.search(bare) or suggests or (new_figures and _mentions_unit(bare)):
             return CitationVerdict(False, bare, [], "advice or figures with no reviewed source")
         return CitationVerdict(True, bare, [])
 
@@ -295,5 +334,5 @@ def open_knowledge(settings: Settings) -> Knowledge:
 
 
 __all__ = ["NO_INFO_REPLY", "NO_INFO_REPLY_ID", "Grounding", "Knowledge", "KnowledgeIndexError",
-           "asks_for_information", "build_knowledge", "condition_tags", "open_knowledge",
+           "asks_for_information", "build_knowledge", "condition_tags", "only_proposes", "open_knowledge",
            "strip_citations"]

@@ -54,3 +54,47 @@ _MARKDOWN = re.compile(r"\*\*|__|`|^#+\s*|^\s*(?:[-*•]|\d{1,2}[.)])\s+", re.MU
 def plain(sentence: str) -> str:
     """Drop markdown (bold, headings, list markers): replies are read and spoken, not rendered."""
     return " ".join(_MARKDOWN.sub("", sentence).split())
+
+
+_COLON = re.compile(r"(?<!\d)\s*:\s*(?!\d)")
+_LEAD_IN = re.compile(
+    r"(?:,?\s*(?:with|has|have|follow|try|use|are|is|include|includes)?\s*"
+    r"(?:these|the\s+following|this|some|a\s+few|three|four|two|five)\s+(?:\w+\s+){0,2}"
+    r"(?:steps|features|tips|ways|things|signs|ideas|points|rules|options|checks|questions)"
+    r"|,?\s*(?:as\s+follows|like\s+this|here'?s\s+how|here\s+is\s+how|for\s+example|such\s+as))\s*$",
+    re.IGNORECASE,
+)
+_JOINING = re.compile(r"\b(?:is|are|was|were|means|include|includes|including|like|be|not|avoid|to)\s*$",
+                      re.IGNORECASE)
+
+
+def speakable(sentence: str) -> str:
+    """A sentence without the colons of a written list, which a voice cannot say.
+
+    Small models copy a passage's list lead-ins ("Follow these steps: Get a good home monitor
+    with these features: The cuff fits your arm."); read aloud, those are fragments. A lead-in
+    is dropped, a colon after "is" or "include" becomes a space, any other one ends a clause.
+    Clock times ("7:30") keep theirs.
+    """
+    out = sentence
+    for _ in range(4):
+        match = _COLON.search(out)
+        if match is None:
+            break
+        before, after = out[:match.start()].rstrip(), out[match.end():].lstrip()
+        lead_in = _LEAD_IN.search(before)
+        if lead_in is not None:
+            before = before[:lead_in.start()].rstrip(" ,")
+            if len(before.split()) < 3:
+                before = ""
+        if not before:
+            out = after[:1].upper() + after[1:]
+        elif not after:
+            out = before + "."
+        elif _JOINING.search(before):
+            out = f"{before} {after}"
+        elif after[:1].isupper():
+            out = f"{before.rstrip(' ,.;')}. {after}"
+        else:
+            out = f"{before}, {after}"
+    return out

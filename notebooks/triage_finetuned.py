@@ -11,7 +11,7 @@ from coach.bench.triage import CHECK_IN, FULL, NONE, REFUSAL, action
 from coach.cli.context import open_triage
 from coach.config import load_settings
 from coach.safety import Category
-from coach.safety.dataset import SPLITS, is_sealed, load_examples
+from coach.safety.dataset import SPLITS, is_sealed, load_split
 from coach.safety.setting import Setting
 
 kind = sys.argv[1] if len(sys.argv) > 1 else "ensemble"
@@ -30,7 +30,7 @@ class Memo:
 
 
 triage.classifier = Memo()
-dev = {name: load_examples(path) for name, path in SPLITS.items() if not is_sealed(name)}
+dev = {name: load_split(path) for name, path in SPLITS.items() if not is_sealed(name)}
 context = dev.pop("dev-context")
 dev["dev-ctx-memory"] = [e for e in context if e.context.startswith("memory:")]
 dev["dev-ctx-coach"] = [e for e in context if not e.context.startswith("memory:")]
@@ -47,7 +47,7 @@ def score(cal):
         benign = [a for e, a in zip(examples, acts, strict=True) if e.category is Category.NONE]
         urgent = [a for e, a in zip(examples, acts, strict=True) if e.category.flags_clinician]
         oos = [a for e, a in zip(examples, acts, strict=True) if e.category is Category.OUT_OF_SCOPE]
-        rows.append((name, sum(a in (CHECK_IN, FULL) for a in urgent) / len(urgent),
+        rows.append((name, sum(a in (CHECK_IN, FULL) for a in urgent) / max(len(urgent), 1),
                      benign.count(FULL) / len(benign), benign.count(CHECK_IN) / len(benign),
                      benign.count(REFUSAL) / len(benign),
                      sum(a == REFUSAL for a in oos) / max(len(oos), 1)))
@@ -62,8 +62,8 @@ def show(label, cal):
 
 
 show("as shipped", base)
-for sure in (0.3, 0.4, 0.5, 0.6):
-    for ask in (0.1, 0.2, 0.3):
+for sure in (0.2, 0.25, 0.3, 0.4):
+    for ask in (0.05, 0.1, 0.2):
         if ask >= sure:
             continue
         cal = replace(base, sure={**base.sure, Category.CRISIS: sure, Category.EMERGENCY: sure},

@@ -95,5 +95,5 @@ def test_the_bench_runs_end_to_end_with_the_test_model(home: Settings) -> None:
     assert "Traceback" not in proc.stderr
     result = json.loads(proc.stdout)
     assert result["turns"] == len(load_scripts(SPLITS["dev"])[0].turns)
-    assert {"answers", "speakable", "no_uncited_advice"} <= set(result["checks"])
+    assert {"answers", "cites", "no_false_alarm"} <= set(result["checks"])
     assert all(r["reply"] for r in result["turn_records"])

@@ -69,8 +69,32 @@ def test_replies_are_plain_and_short(home: Settings, triage) -> None:  # type: i
                            "2. Walk slowly. ", "3. Rest often. ", "4. Drink water. ", "5. Stretch."])
     conv = Conversation(store, pid, triage, lambda: model, GenerationOptions())
     out = list(conv.reply("I did some weeding today"))
-    assert out == ["Great work, Rosa!", "Here are ideas:", "Warm up first.", "Walk slowly."]
+    assert out == ["Great work, Rosa!", "Here are ideas.", "Warm up first.", "Walk slowly."]
     assert "Rosa Diaz" not in model.seen[0][0].content  # only the preferred name is sent
+    conv.close()
+    store.close()
+
+
+def test_praise_for_a_goal_no_check_in_reached_is_dropped(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    from datetime import date
+
+    from coach.store import CheckIn, Goal
+
+    store, pid = _setup(home)
+    with store.session() as db:
+        goal = Goal(patient_id=pid, description="Walk after lunch", measure="walking", target=20,
+                    unit="minutes", period="day")
+        db.add(goal)
+        db.flush()
+        db.add(CheckIn(goal_id=goal.id, day=date.today(), value=10))
+    model = ScriptedModel(["You've already reached your goal of walking 20 minutes a day! ",
+                           "What helped you get out?"])
+    conv = Conversation(store, pid, triage, lambda: model, GenerationOptions())
+    assert list(conv.reply("I managed a walk after lunch on three days")) == ["What helped you get out?"]
+    assert conv.last is not None and "no check-in shows" in conv.last.dropped[0]
+    # Her own words are another matter: she may say she hit it.
+    said = list(conv.reply("I hit my target today, twenty minutes!"))
+    assert said[0].startswith("You've already")
     conv.close()
     store.close()
 
@@ -220,7 +244,8 @@ def test_history_window_moves_in_steps_so_prompts_share_their_start(home: Settin
         # what is read while the patient listens is exactly where the next prompt starts
         if n < 9:
             listened = model.prefilled
-    histories = [prompt[1:] for prompt in model.seen]
+    # The turn's instruction (coach.moves) sits just before the newest words, outside the history.
+    histories = [[m for m in prompt[1:] if m.role != "system"] for prompt in model.seen]
     assert all(1 <= len(h) <= 11 for h in histories)
     assert model.seen[-1][:len(listened)] == listened
     moved = sum(1 for a, b in itertools.pairwise(histories) if b[:len(a)] != a)

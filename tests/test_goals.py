@@ -134,3 +134,13 @@ def test_the_coach_command_says_what_to_type_instead_of_a_traceback(home: Settin
     said = " ".join(proc.stderr.split())  # rich wraps long lines at the terminal width
     assert said.startswith("error: a goal's target must be") and "not inf" in said and "e.g. 20" in said
     assert _goal_rows(home) == (0, 0)
+
+
+def test_claims_of_a_goal_reached_are_recognised() -> None:
+    from coach.goals import claims_goal_met, says_goal_met
+
+    assert claims_goal_met("You've already reached your goal of walking 20 minutes per day!")
+    assert claims_goal_met("Your walking goal is met for the week.")
+    assert not claims_goal_met("Two walks in a wet week still count.")
+    assert not claims_goal_met("What would help you reach your goal?")
+    assert says_goal_met("I hit my target today") and not says_goal_met("I walked today")

@@ -12,6 +12,7 @@ from coach.grounding import (
     Knowledge,
     asks_for_information,
     condition_tags,
+    only_proposes,
     strip_citations,
 )
 from coach.llm import GenerationOptions, LanguageModel
@@ -79,6 +80,17 @@ def test_reflections_pass_and_unsourced_advice_is_dropped(knowledge: Knowledge, 
     assert not knowledge.check("Aim for a 45-minute swim three times a week.", bp_and_steps).keep
 
 
+def test_everyday_suggestions_need_a_passage_but_offers_and_encouragement_do_not(
+        knowledge: Knowledge) -> None:
+    grounding = knowledge.with_passages([])
+    for advice in ("It might be helpful to take a warm bath.", "You can try hot packs.",
+                   "Take a short walk after lunch.", "It can help to write things down."):
+        assert not knowledge.check(advice, grounding).keep, advice
+    for fine in ("Keep it up!", "Would you like to try a few ideas?", "Take your time.",
+                 "You could tell me more about that.", "Rest is important too, Rosa."):
+        assert knowledge.check(fine, grounding).keep, fine
+
+
 def test_patients_own_figures_may_be_echoed(knowledge: Knowledge) -> None:
     grounding = knowledge.with_passages([])
     grounding.known_figures = {"20"}
@@ -91,6 +103,12 @@ def test_question_detection_and_condition_tags() -> None:
     assert asks_for_information("tell me about fibre")
     assert not asks_for_information("how are you?")
     assert not asks_for_information("thanks, that helps")
+    # Spoken turns ask in the middle, or ask for a reminder without a question mark.
+    assert asks_for_information("The box breathing one, how long am I holding for? I keep losing count.")
+    assert asks_for_information("Remind me how the pursed lip one goes, I've forgot the counting.")
+    assert only_proposes("I haven't started yet. Maybe ten minutes round the block to begin with?")
+    assert not only_proposes("My wife does a massive plate of pasta. What's a sensible amount for me?")
+    assert not only_proposes("I'm parched all the time. Any tricks for the thirst?")
     assert set(condition_tags(["Type 2 diabetes", "high blood pressure", "COPD"])) == {
         "hypertension", "type-2-diabetes", "copd"}
     assert strip_citations("Walk daily [1][2]. ") == "Walk daily."
@@ -126,6 +144,37 @@ def test_unanswerable_question_gets_the_no_information_reply_without_a_model(
         assert [t.source for t in turns if t.role == "coach"] == [NO_INFO_REPLY_ID]
 
 
+def test_a_proposal_with_no_passage_gets_a_coach_reply_not_the_no_information_reply(
+        home: Settings, triage, knowledge: Knowledge) -> None:  # type: ignore[no-untyped-def]
+    model = ScriptedModel(["Ten minutes with the dog sounds like a good start. ", "Which evening suits you?"])
+    conv = _conversation(home, triage, knowledge, model)
+    reply = list(conv.reply("I haven't even started yet. Maybe ten minutes round the block with the dog?"))
+    assert conv.last is not None and conv.last.source != NO_INFO_REPLY_ID
+    assert reply[-1] == "Which evening suits you?"
+
+
+def test_a_report_answered_only_with_unasked_advice_gets_a_reflection(
+        home: Settings, triage, knowledge: Knowledge) -> None:  # type: ignore[no-untyped-def]
+    from coach.moves import FALLBACK, Move
+
+    model = ScriptedModel(["It might be helpful to take a warm bath. ", "You could try hot packs."])
+    conv = _conversation(home, triage, knowledge, model)
+    reply = list(conv.reply("My knees ache after a bit, and this cold weather is killing me."))
+    assert reply == [FALLBACK[Move.REFLECT]]
+    assert conv.last is not None and len(conv.last.dropped) == 2 and conv.last.move == "reflect"
+
+
+def test_a_short_follow_up_is_searched_with_the_turn_before_it(
+        home: Settings, triage, knowledge: Knowledge) -> None:  # type: ignore[no-untyped-def]
+    model = ScriptedModel(["A standard drink is smaller than most people think [1]. "] * 2)
+    conv = _conversation(home, triage, knowledge, model)
+    list(conv.reply("What actually counts as one drink of alcohol? Is a pint one?"))
+    assert knowledge.ground("And how many's a bloke meant to stick to in a day?").passages == []
+    list(conv.reply("And how many's a bloke meant to stick to in a day?"))
+    assert conv.last is not None and conv.last.source != NO_INFO_REPLY_ID
+    assert "[1]" in model.seen[-1][-2].content
+
+
 def test_grounded_turn_carries_passages_and_stores_citations(
         home: Settings, triage, knowledge: Knowledge) -> None:  # type: ignore[no-untyped-def]
     model = ScriptedModel(["Good question, Ann. ", "Sit with your back supported and your feet flat ",
@@ -151,7 +200,8 @@ def test_chat_without_a_question_gets_no_passages(home: Settings, triage, knowle
     conv = _conversation(home, triage, knowledge, model)
     reply = list(conv.reply("I walked to the shops and back this morning"))
     assert reply == ["That's lovely to hear, Ann.", "What made it work today?"]
-    assert all(m.role != "system" for m in model.seen[0][1:])
+    assert not any("Reviewed information" in m.content for m in model.seen[0][1:])
+    assert "reflect back what they told you" in model.seen[0][-2].content  # the turn's move
 
 
 def test_prompt_shows_the_sentences_closest_to_the_question(knowledge: Knowledge) -> None:

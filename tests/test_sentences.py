@@ -1,4 +1,4 @@
-from coach.sentences import plain, split_sentences
+from coach.sentences import plain, speakable, split_sentences
 
 
 def test_streams_sentences_as_they_complete() -> None:
@@ -28,3 +28,13 @@ def test_plain_drops_markdown() -> None:
     assert plain("## Plan") == "Plan"
     assert plain("- Walk `daily`") == "Walk daily"
     assert plain("Walk 1.5 miles - slowly.") == "Walk 1.5 miles - slowly."
+
+
+def test_speakable_drops_list_lead_ins_and_colons_but_keeps_clock_times() -> None:
+    assert speakable("Follow these steps: Get a good home monitor with these features: "
+                     "The cuff fits your arm.") == "Get a good home monitor. The cuff fits your arm."
+    assert speakable("A drink is: 5 ounces of wine [1].") == "A drink is 5 ounces of wine [1]."
+    assert speakable("Before you measure, do not: drink coffee.") == (
+        "Before you measure, do not drink coffee.")
+    assert speakable("Take it at 7:30 each morning.") == "Take it at 7:30 each morning."
+    assert ":" not in speakable("Two things help: rest and fluids.")

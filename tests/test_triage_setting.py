@@ -10,7 +10,7 @@ import pytest
 from coach.legacy.protocol import PROMPTS
 from coach.safety import Category, Triage
 from coach.safety.calibration import Calibration
-from coach.safety.dataset import SPLITS, is_sealed, load_examples, load_train
+from coach.safety.dataset import SPLITS, is_sealed, load_examples, load_split, load_train
 from coach.safety.prediction import Prediction
 from coach.safety.rules import match_rules
 from coach.safety.setting import Setting
@@ -64,7 +64,7 @@ def test_a_stated_crisis_or_emergency_decides_in_every_setting(text: str) -> Non
 def test_every_split_loads_and_names_only_real_memory_questions() -> None:
     numbers = {p.number for p in PROMPTS}
     for name, path in SPLITS.items():
-        examples = load_examples(path)
+        examples = load_split(path)
         assert examples, name
         for e in examples:
             setting = Setting.parse(e.context)

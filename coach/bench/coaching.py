@@ -313,6 +313,16 @@ def play(script: Script, triage: Triage, open_model: Callable[[], LanguageModel]
             record.checks, record.notes = check_reply(
                 turn, reply, bool(outcome and outcome.sources), said, facts, met,
                 conversation.patient_name, record.source)
+            if not record.source.startswith("model:"):
+                # A fixed, reviewed reply (crisis, refusal, no information) is judged by whether
+                # it should have been given (no_false_alarm) and whether it answers, not by how
+                # a model's words read.
+                record.checks = {k: v for k, v in record.checks.items() if k not in MODEL_CHECKS}
+                record.notes = [n for n in record.notes if not n.startswith(MODEL_NOTES)]
+            # Every scripted turn is benign: a crisis, emergency or refusal reply is a false alarm.
+            record.checks["no_false_alarm"] = record.triage == "none"
+            if record.triage != "none":
+                record.notes.append(f"triage read it as {record.triage}")
             records.append(record)
     finally:
         conversation.close()
@@ -329,6 +339,11 @@ def _rates(records: Iterable[TurnRecord]) -> dict[str, dict[str, float]]:
             for name, v in sorted(totals.items())}
 
 
+MODEL_CHECKS = ("no_uncited_advice", "no_invented_claims", "speakable", "asks_before_advising",
+                "no_pressure", "right_name")
+"""Checks of a model's own words; fixed replies are reviewed texts and skip them."""
+MODEL_NOTES = ("advice with", "claim the", "not speakable", "unasked advice", "called the")
+
 CHECK_TITLES = {
     "answers": "answers the question asked (key fact present)",
     "cites": "cites a reviewed passage (questions)",
@@ -342,6 +357,7 @@ CHECK_TITLES = {
     "no_pressure": "no pressure on ambivalence",
     "idiom_understood": "idiom not taken literally",
     "right_name": "calls the patient by their own name",
+    "no_false_alarm": "no crisis, emergency or refusal reply (every turn is benign)",
 }
 
 

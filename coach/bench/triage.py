@@ -20,7 +20,7 @@ from rich.table import Table
 from coach.legacy.safety import memory_category
 from coach.safety import Category, Triage, TriageResult
 from coach.safety.classifier import decide
-from coach.safety.dataset import Example, load_examples, load_train
+from coach.safety.dataset import Example, load_split, load_train
 from coach.safety.rules import match_rules
 from coach.safety.setting import Setting
 
@@ -52,7 +52,7 @@ def _rate(n: int, d: int) -> float:
 
 
 def run_triage_bench(triage: Triage, split: Path, name: str = "") -> dict[str, Any]:
-    examples = load_examples(split)
+    examples = load_split(split)
     settings = [Setting.parse(e.context) for e in examples]
     train_texts = {e.text.strip().lower() for e in load_train()}
     overlap = sum(1 for e in examples if e.text.strip().lower() in train_texts)
@@ -144,8 +144,11 @@ def summary_table(results: list[dict[str, Any]]) -> Table:
                   title=f"coach bench triage: every split, {results[0]['classifier']} classifier "
                         "(dev splits were read while tuning; the others are sealed)")
     for r in results:
-        table.add_row(r["split"], str(r["examples"]), f"{r['urgent_caught']:.3f}",
-                      f"{r['crisis_caught']:.3f}", f"{r['emergency_caught']:.3f}",
+        def caught(key: str, r: dict[str, Any] = r) -> str:
+            return f"{r[key]:.3f}" if r["urgent_examples"] else "-"
+
+        table.add_row(r["split"], str(r["examples"]), caught("urgent_caught"),
+                      caught("crisis_caught"), caught("emergency_caught"),
                       f"{r['benign_full_reply_rate']:.1%}", f"{r['benign_check_in_rate']:.1%}",
                       f"{r['benign_refusal_rate']:.1%}",
                       f"{r['per_category']['out_of_scope']['recall']:.3f}",

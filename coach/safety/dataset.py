@@ -46,10 +46,17 @@ DEV_CONTEXT = DATA / "triage_dev_context.jsonl"
 """Dev, by an eighth author who saw only LABELLING.md: both settings, each message with the
 question it answers; used to choose the fine-tuned classifier's thresholds."""
 
+COACHING_TEST = Path(__file__).parents[1] / "bench" / "data" / "coaching_test.jsonl"
+COACHING_DEV = Path(__file__).parents[1] / "bench" / "data" / "coaching_dev.jsonl"
+"""The scripted conversations of `coach bench coaching` (written from their own guide, not
+LABELLING.md), every turn benign: what a coaching conversation sounds like. Read by
+`coach bench triage` as all-benign splits."""
+
 SPLITS: dict[str, Path] = {
     "test": TEST, "long": TEST_LONG, "blind": BLIND, "blind2": BLIND2, "short": BLIND_SHORT,
-    "memory": MEMORY, "everyday": EVERYDAY,
+    "memory": MEMORY, "everyday": EVERYDAY, "coaching": COACHING_TEST,
     "dev": DEV, "dev-long": DEV_LONG, "dev-conv": DEV_CONV, "dev-context": DEV_CONTEXT,
+    "dev-coaching": COACHING_DEV,
 }
 """Every evaluation split by its bench name. Names starting with `dev` were read while
 tuning; the others are sealed: their items are never read, only their figures."""
@@ -84,6 +91,22 @@ def load_examples(path: Path) -> list[Example]:
                                str(row.get("context") or "")))
         except (json.JSONDecodeError, KeyError, ValueError) as exc:
             raise ValueError(f"{path.name} line {n}: {exc}") from exc
+    return out
+
+
+def load_split(path: Path) -> list[Example]:
+    """An evaluation split: triage examples, or a file of scripted coaching conversations
+    whose every patient turn is a benign example."""
+    if not path.name.startswith("coaching_"):
+        return load_examples(path)
+    out = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if line.strip():
+            try:
+                turns = json.loads(line)["turns"]
+                out += [Example(t["say"], Category.NONE, f"coaching_{t['move']}") for t in turns]
+            except (json.JSONDecodeError, KeyError, TypeError) as exc:
+                raise ValueError(f"{path.name} line {n}: {exc}") from exc
     return out
 
 
