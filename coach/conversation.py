@@ -30,6 +30,8 @@ from coach.grounding import (
     asks_for_information,
     figures,
     only_proposes,
+    repeats,
+    strip_citations,
 )
 from coach.llm.base import GenerationOptions, LanguageModel, LLMError, Message
 from coach.memory import close_session, memory_lines
@@ -313,6 +315,13 @@ class Conversation:
         move = moves.decide(history[-1].content, asking, passages) if history else moves.Move.REFLECT
         outcome.move = move.value
         turn_note = moves.GUIDANCE[move]
+        lead = (self.knowledge.lead(grounding, history[-1].content)
+                if move is moves.Move.ANSWER and self.knowledge is not None and grounding is not None
+                else None)
+        if lead is not None and not check_output(lead.sentence).ok:
+            lead = None
+        if lead is not None:
+            turn_note = moves.after_lead(strip_citations(lead.sentence))
         if grounding is not None and grounding.passages:
             turn_note = f"{grounding.prompt_message()}\n{turn_note}"
         # Just before the patient's words, so the system prompt's KV cache still applies.
@@ -321,6 +330,12 @@ class Conversation:
         cited: set[int] = set()
         outcome.source = f"model:{self.model.name}"
         outcome.status = "interrupted"
+        if lead is not None:
+            # The reviewed sentence that answers the question, said before the model has
+            # written a word; the model adds a question back (see Knowledge.lead).
+            shown.append(lead.sentence)
+            cited.add(lead.passage)
+            yield lead.sentence
         stream = self.model.stream(messages, self.options)
         try:
             for raw in split_sentences(_until(stream, cancel)):
@@ -340,12 +355,21 @@ class Conversation:
                         and not goals_mod.says_goal_met(history[-1].content)):
                     outcome.dropped.append(f"a goal reached that no check-in shows: {sentence}")
                     continue
+                if lead is not None and repeats(sentence, lead.sentence):
+                    outcome.dropped.append(f"repeats the reviewed answer: {sentence}")
+                    continue
                 if self.knowledge is not None and grounding is not None:
                     citation = self.knowledge.check(sentence, grounding)
                     if not citation.keep:
                         outcome.dropped.append(f"{citation.reason}: {sentence}")
                         continue
                     sentence = citation.sentence
+                    if lead is not None and not citation.cited and not sentence.endswith("?"):
+                        # After the reviewed answer, the model adds a question or another
+                        # reviewed fact; its own claims once contradicted the answer ("Yes, one
+                        # slip means you're back to square one").
+                        outcome.dropped.append(f"an uncited claim after the reviewed answer: {sentence}")
+                        continue
                     cited.update(citation.cited)
                 shown.append(sentence)
                 yield sentence

@@ -30,6 +30,7 @@ import numpy as np
 
 from coach.config import Settings
 from coach.provision import require
+from coach.sentences import plain, speakable
 from knowledge.embeddings import Embedder
 from knowledge.index import (
     BuildReport,
@@ -42,6 +43,21 @@ from knowledge.index import (
 from knowledge.passages import Passage
 from knowledge.retriever import HybridRetriever, SearchResult, tokens
 
+LEAD_SIMILARITY = 0.6
+"""How close (cosine, plus the figure bonus) a passage sentence must be to the question to
+be said first; chosen on the coaching bench's dev split."""
+LEAD_FIGURE_BONUS = 0.1
+LEAD_WORDS = (5, 35)
+_QUANTITY = re.compile(
+    r"\b(?:how\s+(?:many|much|long|often|fast|far|high|low)|what\s+(?:number|level|reading|"
+    r"amount|percent|percentage)|what'?s\s+(?:a\s+)?(?:good|normal|healthy|safe|the\s+most|the\s+limit)|"
+    r"most\s+\w+\s+(?:a|per)\s+(?:day|week)|limit|target|aim\s+for)\b", re.IGNORECASE)
+"""A question whose answer is a figure: there, a sentence with one is preferred."""
+_UNIT_WORD = re.compile(r"%|\b(?:percent|per\s+cent|hours?|minutes?|steps|pounds?|lbs?|kg|kilos?|"
+                        r"drinks?|units?|teaspoons?|grams?|mg|cups?|portions?|servings?|glasses|"
+                        r"inches|calories)\b", re.IGNORECASE)
+_VAGUE = frozenset(tokens("actually really meant supposed normal good sensible roughly much many "
+                          "thing things bit lot need want know tell"))
 PROMPT_PASSAGES = 3
 """Three passages (~250 words) fit the small model's attention; more dilutes it."""
 EXCERPT_WORDS = 40
@@ -184,6 +200,8 @@ class Grounding:
     _vectors: list[np.ndarray] = field(default_factory=list)
     excerpts: list[str] = field(default_factory=list)
     """What the model is shown of each passage: the sentences closest to the question."""
+    query: np.ndarray | None = None
+    """The question's embedding, when the passages were cut to it."""
 
     def prompt_message(self) -> str:
         """A system message placed just before the patient's words: passages for this turn only."""
@@ -196,6 +214,15 @@ class Grounding:
     def sources(self) -> list[dict[str, object]]:
         return [{"n": n, "passage": p.id, "article": p.article_id, "title": p.title,
                  "section": p.section} for n, p in enumerate(self.passages, 1)]
+
+
+@dataclass(frozen=True)
+class Lead:
+    """A passage sentence said as the first sentence of an answer, with its citation."""
+
+    sentence: str
+    passage: int
+    score: float
 
 
 @dataclass
@@ -237,6 +264,7 @@ class Knowledge:
                  for p in passages]
         flat = [part for parts in split for part in parts]
         vectors = self.embedder.embed(flat) if flat else np.zeros((0, self.embedder.dim), np.float32)
+        grounding.query = query
         start = 0
         for parts in split:
             mine = vectors[start:start + len(parts)]
@@ -246,6 +274,44 @@ class Knowledge:
             if query is not None:
                 grounding.excerpts.append(_excerpt(parts, mine @ query))
         return grounding
+
+    def lead(self, grounding: Grounding, question: str) -> Lead | None:
+        """The reviewed sentence that answers `question` best, to say first and word for word.
+
+        A 1.5B model given the right passage still dropped its figure ("a normal adult is
+        supposed to get at least hours of sleep") or answered a neighbouring question; the
+        passage's own sentence is reviewed text, and it can be spoken before the model has
+        written a word. None when no sentence is close enough to the question.
+        """
+        if grounding.query is None:
+            return None
+        wants_figure = bool(_QUANTITY.search(question))
+        asked_units = {u.lower().rstrip("s") for u in _UNIT_WORD.findall(question)}
+        asked_words = set(tokens(question)) - _VAGUE
+        best: Lead | None = None
+        for n, (parts, vectors) in enumerate(zip(grounding._sentences, grounding._vectors,
+                                                 strict=True), 1):
+            for k, (text, vector) in enumerate(zip(parts, vectors, strict=True)):
+                # Whole sentences only: not a list's lead-in ("one standard drink is:"), nor
+                # an item that means something only under it.
+                if not text.endswith((".", "!")) or (k > 0 and parts[k - 1].endswith(":")):
+                    continue
+                sentence = speakable(plain(text))
+                if not LEAD_WORDS[0] <= len(sentence.split()) <= LEAD_WORDS[1]:
+                    continue
+                # It must be about what was asked, not only near it: a shared word, and the
+                # unit asked for ("a percent for sodium" is not answered by "2,300 mg").
+                if not asked_words & set(tokens(sentence)):
+                    continue
+                if asked_units and not asked_units & {u.lower().rstrip("s")
+                                                      for u in _UNIT_WORD.findall(sentence)}:
+                    continue
+                score = float(vector @ grounding.query)
+                if wants_figure:
+                    score += LEAD_FIGURE_BONUS if figures(sentence) else -LEAD_FIGURE_BONUS
+                if score >= LEAD_SIMILARITY and (best is None or score > best.score):
+                    best = Lead(_with_cites(sentence, [n]), n, score)
+        return best
 
     def _support(self, grounding: Grounding, n: int, text: str, vector: np.ndarray) -> float:
         """How well passage n supports `text`: 0 when it lacks a figure the text states."""
@@ -294,6 +360,12 @@ class Knowledge:
 _UNIT = re.compile(r"\b\d[\d,.]*[\s-]*(?:%|percent|minutes?|mins?|hours?|mg|g|grams?|ml|cups?|glasses|"
                    r"steps|days?|times|servings?|portions?|pounds?|lbs?|kg|mmhg|mg/dl|mmol|calories|"
                    r"kcal|drinks?|units?)\b", re.I)
+
+
+def repeats(sentence: str, said: str) -> bool:
+    """Whether `sentence` mostly restates `said` (the model echoing the reviewed answer)."""
+    words = set(tokens(strip_citations(sentence)))
+    return bool(words) and len(words & set(tokens(strip_citations(said)))) / len(words) >= 0.6
 
 
 def _mentions_unit(text: str) -> bool:

@@ -51,6 +51,13 @@ GUIDANCE: dict[Move, str] = {
 }
 
 
+def after_lead(lead: str) -> str:
+    """The turn's guidance once the coach has said the reviewed answer itself."""
+    return (f'This turn: you have already said "{lead}" Do not say it again. In one short '
+            "sentence, add something from the reviewed information only if they asked for it, "
+            "then ask one short question back.")
+
+
 FALLBACK: dict[Move, str] = {
     Move.AMBIVALENCE: "It sounds like part of you wants this and part of you isn't sure. "
                       "What matters most to you about it?",

@@ -68,6 +68,10 @@ _JOINING = re.compile(r"\b(?:is|are|was|were|means|include|includes|including|li
                       re.IGNORECASE)
 
 
+_DANGLING = re.compile(r"\b(?:if|when|that|because|and|or|but|the|a|an|your|these|following|"
+                       r"as|for|with|of|than)\s*$", re.IGNORECASE)
+
+
 def speakable(sentence: str) -> str:
     """A sentence without the colons of a written list, which a voice cannot say.
 
@@ -90,7 +94,8 @@ def speakable(sentence: str) -> str:
         if not before:
             out = after[:1].upper() + after[1:]
         elif not after:
-            out = before + "."
+            # A list's lead-in cut from its list ("call your care team if:") says nothing.
+            out = "" if _JOINING.search(before) or _DANGLING.search(before) else before + "."
         elif _JOINING.search(before):
             out = f"{before} {after}"
         elif after[:1].isupper():

@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from knowledge.batching import length_groups
+
 _LOCK = threading.Lock()
 _CACHE: dict[Path, Any] = {}
 
@@ -48,9 +50,14 @@ class Embedder:
         self.dim = int(self._model.get_embedding_dimension())
 
     def embed(self, texts: Sequence[str], batch_size: int = 64) -> NDArray[np.float32]:
-        vectors = self._model.encode(
-            list(texts), batch_size=batch_size, normalize_embeddings=True,
-            convert_to_numpy=True, show_progress_bar=False,
-        )
-        return np.asarray(vectors, dtype=np.float32)
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Encoded in groups of similar length: a batch is padded to its longest text.
+        for group in length_groups(texts, max_batch=batch_size):
+            vectors = self._model.encode(
+                [texts[i] for i in group], batch_size=batch_size, normalize_embeddings=True,
+                convert_to_numpy=True, show_progress_bar=False,
+            )
+            out[group] = np.asarray(vectors, dtype=np.float32)
+        return out
 

@@ -77,6 +77,10 @@ for sure in (0.4, 0.5, 0.6, 0.7, 0.8):
         cal = replace(base, memory_sure={Category.CRISIS: sure, Category.EMERGENCY: sure},
                       memory_check_in={Category.CRISIS: ask, Category.EMERGENCY: ask})
         show(f"memory: sure {sure}, check-in {ask}", cal)
+# The full reply only when every classifier of the ensemble is at `agree` or above; below,
+# the check-in question (Calibration.agree). Urgent caught cannot change; full replies move.
+for agree in (0.05, 0.1, 0.15, 0.2, 0.25, 0.3):
+    show(f"agree {agree}", replace(base, agree=agree))
 for sentence in (0.8, 0.9, 0.95):
     show(f"sentence {sentence}", replace(base, sentence={c: sentence for c in base.sentence}))
 

@@ -218,3 +218,24 @@ def test_word_error_rate() -> None:
 
     assert wer("How much salt should I eat?", "how much salt should i eat") == (0, 6)
     assert wer("I forgot my metformin", "I forgot my net form in") == (3, 4)
+
+
+def test_a_figure_question_is_answered_first_with_the_reviewed_sentence(
+        home: Settings, triage, knowledge: Knowledge) -> None:  # type: ignore[no-untyped-def]
+    # The 1.5B model, given the right passage, once said "at least hours of sleep".
+    model = ScriptedModel(["A normal adult is supposed to get at least hours of sleep each night [1]. ",
+                           "How have your nights been lately?"])
+    conv = _conversation(home, triage, knowledge, model)
+    reply = list(conv.reply("How many hours of sleep is a normal adult actually supposed to get?"))
+    assert "7" in reply[0] and "[" in reply[0]
+    assert reply[1:] == ["How have your nights been lately?"]
+    assert conv.last is not None and any("repeats" in d for d in conv.last.dropped)
+    assert "Do not say it again" in model.seen[0][-2].content
+
+
+def test_an_echo_of_the_reviewed_answer_is_recognised() -> None:
+    from coach.grounding import repeats
+
+    assert repeats("Most adults need seven or more hours of sleep [1].",
+                   "Most adults need 7 or more hours of sleep each night [1].")
+    assert not repeats("How have your nights been?", "Most adults need 7 or more hours of sleep.")

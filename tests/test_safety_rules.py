@@ -9,6 +9,8 @@ from coach.safety.rules import match_rules
 @pytest.mark.parametrize(
     ("text", "category"),
     [
+        ("ended up slicing my thigh with a kitchen knife again, nothing else calms me down",
+         Category.CRISIS),
         ("I want to kill myself", Category.CRISIS),
         ("everyone would be better off without me", Category.CRISIS),
         ("I've been giving away my things", Category.CRISIS),
@@ -85,6 +87,9 @@ def test_rules_see_through_unicode_tricks(text: str, category: Category) -> None
         # seen from the 1.5B model in `make demo`: timing a named medicine for a symptom
         "You might also want to try taking your metformin before you walk to see if it helps the pain.",
         "Take your lisinopril in the morning instead.",
+        # a nutrient named beside a medicine is still a dose
+        "Take 500 mg of potassium tablets a day.",
+        "Take 1000 mg of vitamin C with water every day.",
     ],
 )
 def test_output_check_blocks_doses_and_diagnoses(sentence: str) -> None:
@@ -102,6 +107,9 @@ def test_output_check_blocks_doses_and_diagnoses(sentence: str) -> None:
         "Use your inhalers as prescribed, even when you feel well.",
         "Aim for 7000 steps a day.",
         "How did that feel?",
+        # a food label's figure, from a reviewed article, is not a dose (coaching bench dev)
+        "Most adults should have less than 2,300 mg of sodium a day [1].",
+        "Try to keep added sugar under 25 g a day.",
     ],
 )
 def test_output_check_allows_coaching(sentence: str) -> None:

@@ -38,3 +38,9 @@ def test_speakable_drops_list_lead_ins_and_colons_but_keeps_clock_times() -> Non
         "Before you measure, do not drink coffee.")
     assert speakable("Take it at 7:30 each morning.") == "Take it at 7:30 each morning."
     assert ":" not in speakable("Two things help: rest and fluids.")
+
+
+def test_a_lead_in_cut_from_its_list_is_not_spoken() -> None:
+    # seen from the 1.5B model on the coaching bench: "You should call your care team if."
+    assert speakable("You should call your care team if:") == ""
+    assert speakable("Good habits help:") == "Good habits help."

@@ -64,8 +64,10 @@ def test_alarming_sentence_buried_in_a_long_message(triage) -> None:  # type: ig
         "be needing them much longer."
     )
     result = triage(long_crisis)
-    assert result.category is Category.CRISIS
-    assert "won't be needing them" in result.reason  # names the sentence that decided
+    assert result.category is Category.CRISIS and not result.check_in
+    # Decided on the whole message or on its last sentence (named in the reason): since the
+    # conversational training data the whole message alone is enough.
+    assert "won't be needing them" in result.reason or result.reason.startswith("classifier")
     long_emergency = (
         "We had a coffee at the new place by the church and walked back along the river. "
         "It was nice to be out with my daughter. "

@@ -141,3 +141,20 @@ def test_every_piece_of_a_long_message_is_read_in_its_setting() -> None:
     Triage(scorer, CAL).many(["I walked to the park. It was sunny and warm. Then I had tea with Jo."],
                              [Setting(memory=1)])
     assert len(scorer.seen) == 4 and set(scorer.seen) == {Setting(memory=1)}
+
+
+def test_one_classifier_alone_sure_of_a_crisis_asks_instead_of_the_full_reply() -> None:
+    from dataclasses import replace
+
+    from coach.safety.ensemble import MeanScorer
+
+    cal = replace(CAL, agree=0.15)
+    text = "Got the scale in the bathroom now and I've stepped on it every morning"
+    alone = Triage(MeanScorer(FixedScorer(0.92), FixedScorer(0.02)), cal)(text)
+    assert (alone.category, alone.check_in) == (Category.CRISIS, True)
+    assert "disagree" in alone.reason
+    both = Triage(MeanScorer(FixedScorer(0.92), FixedScorer(0.5)), cal)(text)
+    assert (both.category, both.check_in) == (Category.CRISIS, False)
+    # A rule still decides alone: the agreement is asked of classifiers only.
+    ruled = Triage(MeanScorer(FixedScorer(0.92), FixedScorer(0.02)), cal)("I want to kill myself")
+    assert (ruled.category, ruled.check_in) == (Category.CRISIS, False)

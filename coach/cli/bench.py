@@ -47,7 +47,9 @@ def bench_triage(
         help="test (sealed, the figure to quote), long (sealed, spoken-length), blind, blind2 and short "
         "(sealed, each by another author who never saw the training data; short: 1-12 word messages "
         "such as closings), memory (sealed: answers in a memory session), everyday (sealed: everyday "
-        "coaching messages), dev, dev-long, dev-conv or dev-context (read while tuning), or all."
+        "coaching messages), coaching (sealed: every turn of the coaching bench's test conversations, all "
+        "benign), dev, dev-long, dev-conv, dev-context, dev-coaching or dev-urgent (hard-to-spot "
+        "crises and emergencies) (read while tuning), or all."
     )] = "test",
     classifier: Annotated[str, typer.Option(
         help="ensemble (the default: the mean of the two below), finetuned (a transformer that reads "

@@ -21,6 +21,10 @@ class Calibration:
     question invites what sounds like farewell: there, benign answers score higher, and the
     crises are in plainer words. None: as in coaching."""
     memory_check_in: dict[Category, float] | None = None
+    agree: float | None = None
+    """For an ensemble: a crisis or emergency the classifiers are sure of on average needs every
+    one of them at this score or above for the full reply; when one alone carries it, the patient
+    is asked the check-in question instead (the care team is flagged either way). None: off."""
 
     def sure_for(self, memory: bool) -> dict[Category, float]:
         return {**self.sure, **self.memory_sure} if memory and self.memory_sure else self.sure

@@ -43,6 +43,9 @@ EVERYDAY = DATA / "triage_everyday.jsonl"
 """Sealed, by a seventh author who saw only LABELLING.md: everyday coaching messages full of
 idioms, weather, tiredness, quitting habits and giving things away, beside urgent ones."""
 DEV_CONTEXT = DATA / "triage_dev_context.jsonl"
+DEV_URGENT = DATA / "triage_dev_urgent.jsonl"
+"""Hard-to-spot crises and emergencies (and alarming-sounding benign messages) in both
+settings, written after the coaching-conversation data to check it cost no recall."""
 """Dev, by an eighth author who saw only LABELLING.md: both settings, each message with the
 question it answers; used to choose the fine-tuned classifier's thresholds."""
 
@@ -56,7 +59,7 @@ SPLITS: dict[str, Path] = {
     "test": TEST, "long": TEST_LONG, "blind": BLIND, "blind2": BLIND2, "short": BLIND_SHORT,
     "memory": MEMORY, "everyday": EVERYDAY, "coaching": COACHING_TEST,
     "dev": DEV, "dev-long": DEV_LONG, "dev-conv": DEV_CONV, "dev-context": DEV_CONTEXT,
-    "dev-coaching": COACHING_DEV,
+    "dev-coaching": COACHING_DEV, "dev-urgent": DEV_URGENT,
 }
 """Every evaluation split by its bench name. Names starting with `dev` were read while
 tuning; the others are sealed: their items are never read, only their figures."""

@@ -32,5 +32,7 @@ class MeanScorer:
         for preds in zip(*each, strict=True):
             first = preds[0]
             scores = {c: sum(p.scores[c] for p in preds) / len(preds) for c in first.scores}
-            out.append(Prediction(scores, first.nearest, first.nearest_category, first.similarity))
+            lowest = {c: min(p.scores[c] for p in preds) for c in first.scores}
+            out.append(Prediction(scores, first.nearest, first.nearest_category, first.similarity,
+                                  lowest))
         return out

@@ -34,6 +34,7 @@ from coach.safety.categories import Category
 from coach.safety.dataset import Example, load_train, train_files
 from coach.safety.prediction import Prediction
 from coach.safety.setting import Setting
+from knowledge.batching import length_groups
 
 LABELS: tuple[Category, ...] = tuple(Category)
 VERSION = "2"
@@ -242,11 +243,10 @@ class FinetunedClassifier:
 
     def predict(self, texts: Sequence[str], settings: Sequence[Setting]) -> list[Prediction]:
         torch = self._torch
-        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         out: list[Prediction | None] = [None] * len(texts)
         with _LOCK, torch.inference_mode():
-            for start in range(0, len(order), 64):
-                idx = order[start:start + 64]
+            # Similar lengths together: a batch is padded to its longest text (and context).
+            for idx in length_groups([s.text() + t for s, t in zip(settings, texts, strict=True)]):
                 enc = _inputs(self.tokenizer, [texts[i] for i in idx], [settings[i] for i in idx])
                 probs = torch.softmax(self.model(**enc), dim=-1).numpy()
                 vecs = torch.nn.functional.normalize(self.model.pooled, dim=-1).numpy()
@@ -277,6 +277,7 @@ ENSEMBLE_CALIBRATION = Calibration(
     sentence={Category.CRISIS: 0.90, Category.EMERGENCY: 0.90, Category.OUT_OF_SCOPE: 0.90},
     memory_sure={Category.CRISIS: 0.60, Category.EMERGENCY: 0.60},
     memory_check_in={Category.CRISIS: 0.40, Category.EMERGENCY: 0.40},
+    agree=0.20,
 )
 """For the mean of this classifier and the linear one (ensemble.MeanScorer), from the dev splits
 (notebooks/triage_finetuned.py). In coaching, 0.3 caught one more urgent message of 240 on
@@ -285,4 +286,8 @@ was chosen first; scored once on the sealed splits it missed two crises in `test
 in `everyday`, and we went back to 0.3, because a missed crisis costs more than a caring reply
 (docs/decisions.md says so: the sealed figures after that are no longer blind to the choice).
 In a memory session, 0.6 with the check-in question from 0.4 caught every crisis on
-dev-context and asked or alarmed 2.5 % of legacy answers (0.4 alone: 8.3 %)."""
+dev-context and asked or alarmed 2.5 % of legacy answers (0.4 alone: 8.3 %).
+The full reply also needs both classifiers at 0.2 or above (`agree`): on the dev splits half
+the benign messages given it had one classifier at 0.02-0.15 ("Got the scale in the bathroom
+now": fine-tuned 0.92, linear 0.02); they are asked the check-in question instead, so no
+urgent message is caught less (0.05-0.3 tried; 0.2 moved 20 of 39 dev full replies)."""

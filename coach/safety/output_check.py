@@ -47,6 +47,17 @@ DOSE_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     )
 )
 
+AMOUNT_PATTERNS = DOSE_PATTERNS[:2]
+"""The two patterns that read a number and a unit as a dose."""
+
+NUTRIENT = re.compile(
+    r"\b(?:sodium|salt|sugars?|caffeine|fib(?:er|re)|carbs?|carbohydrates?|protein|fat|"
+    r"saturated|calories|potassium|alcohol|water|fluids?)\b", re.IGNORECASE)
+"""What food and drink labels measure in mg and g: "less than 2,300 mg of sodium a day" is a
+reviewed article's figure, not a dose, and blocking it left a salt question unanswered."""
+_MEDICINE_WORD = re.compile(rf"\b{MEDICINE}\b|\b{_MED_WORD}\b|\bsupplements?\b|\bvitamins?\b",
+                            re.IGNORECASE)
+
 DIAGNOSIS_PATTERNS: tuple[re.Pattern[str], ...] = tuple(
     re.compile(p, re.IGNORECASE)
     for p in (
@@ -72,9 +83,13 @@ class OutputVerdict:
     """`dose` or `diagnosis` when the sentence was blocked."""
 
 
+def _about_food(sentence: str) -> bool:
+    return bool(NUTRIENT.search(sentence)) and not _MEDICINE_WORD.search(sentence)
+
+
 def check_output(sentence: str) -> OutputVerdict:
     for pattern in DOSE_PATTERNS:
-        if pattern.search(sentence):
+        if pattern.search(sentence) and not (pattern in AMOUNT_PATTERNS and _about_food(sentence)):
             return OutputVerdict(False, "dose")
     for pattern in DIAGNOSIS_PATTERNS:
         if pattern.search(sentence):

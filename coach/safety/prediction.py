@@ -14,3 +14,6 @@ class Prediction:
     """The most similar training example, shown to clinicians as evidence."""
     nearest_category: Category
     similarity: float
+    lowest: dict[Category, float] | None = None
+    """The lowest score any one scorer of an ensemble gave each category; None for a single
+    scorer. Two scorers that fail differently rarely both invent the same crisis."""

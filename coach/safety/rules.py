@@ -105,6 +105,13 @@ RULES: tuple[Rule, ...] = (
        r"\b(?:everyone|everybody|they|family|kids|children|wife|husband)\s+(?:would|'d)\s+be\s+"
        r"better\s+off\s+without\s+me\b",
        r"\bsav(?:e|ing|ed)\s+up\s+(?:my\s+|all\s+my\s+)?(?:pills|tablets|medication|meds)\b",
+       # medicines gathered in secret or in quantity, said in any words for gathering
+       r"\b(?:sav(?:e|ed|ing)\s+up|kept\s+back|keep(?:ing)?\s+back|put(?:ting)?\s+(?:by|aside)|"
+       r"stash(?:ed|ing)?|hoard(?:ed|ing)?|stockpil\w*)\s+(?:\w+\s+){0,4}?(?:pills|tablets|"
+       r"medication|medicines|meds|patches|morphine|oramorph|oxycodone|codeine|co-codamol|"
+       r"midazolam|diazepam|insulin|painkillers|sleeping\s+(?:pills|tablets))\b",
+       r"\b(?:couldn'?t|can'?t|won'?t|not\s+going\s+to)\s+wait\s+for\s+(?:it|the\s+end|death)\s+"
+       r"to\s+come\b",
        r"\boverdose\s+on\s+purpose\b|\btake\s+(?:all|every\s+one\s+of)\s+my\s+(?:pills|tablets)\b"
        r"(?!\s+(?:at\s+(?:night|once\s+a|the\s+same\s+time|breakfast|bedtime)|in\s+the\s+"
        r"(?:morning|evening)|with|together\s+at|instead|before|after))",
@@ -120,7 +127,13 @@ RULES: tuple[Rule, ...] = (
        in_memory=False),
     _r(Category.CRISIS, "self_harm", "describes hurting themself on purpose",
        r"\b(?:cut|cutting|burn|burning|hurt|hurting|harm|harming)\s+myself\b",
-       r"\bself[-\s]?harm(?:ing)?\b"),
+       r"\bself[-\s]?harm(?:ing)?\b",
+       r"\bdid\s+it\s+(?:to\s+)?myself\s+with\s+(?:a|the|my)\s+(?:razor|blade|knife|lighter)\b",
+       # an injury to oneself told with why it is done: "slicing my thigh ... nothing else
+       # calms me down" (an accident on the mandoline has no such reason)
+       r"\b(?:cut|cutting|slic\w+|burn\w*|scratch\w*|carv\w*)\s+(?:into\s+)?my\s+(?:arms?|thighs?|"
+       r"wrists?|legs?|skin|stomach|belly)\b(?=.{0,80}\b(?:calms?\s+me|cope|coping|feel\s+something|"
+       r"edge\s+off|only\s+thing|numb|punish|deserve|on\s+purpose)\b)"),
     # --- crisis: abuse or violence at home ----------------------------------------------------
     _r(Category.CRISIS, "abuse", "describes abuse or violence at home",
        r"\b(?:hits|hit|beats|beat|punches|punched|kicks|kicked|slaps|slapped|chokes|choked|"

@@ -135,6 +135,18 @@ class Triage:
         if not text:
             return TriageResult(Category.NONE, "empty message", "empty", {})
         sure = self._sure(text, pred, setting, thresholds)
+        agree = self.calibration.agree
+        if (check_in and agree is not None and sure.source == "classifier"
+                and sure.category.flags_clinician and pred.lowest is not None
+                and pred.lowest[sure.category] < agree):
+            # One classifier alone is sure ("Got the scale in the bathroom now": fine-tuned
+            # crisis 0.92, linear 0.02): too unsure for a crisis line, too much to let pass.
+            cat = sure.category
+            return replace(sure, check_in=True, reason=(
+                f"check-in: classifiers disagree on {cat.value} (mean {pred.scores[cat]:.2f}, "
+                f"lowest {pred.lowest[cat]:.2f}, {agree:.2f} needed from each to be sure); "
+                f"most similar reviewed example ({pred.similarity:.2f}, "
+                f"{pred.nearest_category.value}): \"{pred.nearest}\""))
         if check_in and not sure.category.flags_clinician and not IDIOMS.search(text):
             # Only whole messages are checked in on: a sentence read alone has lost its
             # context ("It was a long day.") and is too often alarming out of it. A reviewed
