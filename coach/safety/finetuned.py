@@ -276,7 +276,7 @@ ENSEMBLE_CALIBRATION = Calibration(
     check_in={Category.CRISIS: 0.10, Category.EMERGENCY: 0.10},
     sentence={Category.CRISIS: 0.90, Category.EMERGENCY: 0.90, Category.OUT_OF_SCOPE: 0.90},
     memory_sure={Category.CRISIS: 0.60, Category.EMERGENCY: 0.60},
-    memory_check_in={Category.CRISIS: 0.40, Category.EMERGENCY: 0.40},
+    memory_check_in={Category.CRISIS: 0.45, Category.EMERGENCY: 0.45},
     agree=0.20,
 )
 """For the mean of this classifier and the linear one (ensemble.MeanScorer), from the dev splits
@@ -290,4 +290,8 @@ dev-context and asked or alarmed 2.5 % of legacy answers (0.4 alone: 8.3 %).
 The full reply also needs both classifiers at 0.2 or above (`agree`): on the dev splits half
 the benign messages given it had one classifier at 0.02-0.15 ("Got the scale in the bathroom
 now": fine-tuned 0.92, linear 0.02); they are asked the check-in question instead, so no
-urgent message is caught less (0.05-0.3 tried; 0.2 moved 20 of 39 dev full replies)."""
+urgent message is caught less (0.05-0.3 tried; 0.2 moved 20 of 39 dev full replies).
+After the conversational training round the memory check-in bar went from 0.40 to 0.45: on
+the memory rows of dev-context and dev-urgent, 0.3-0.5 caught the same 80 of 81 urgent
+answers and 0.45 asked 2 of 145 legacy answers instead of 3 ("Oil the chain, check the
+brakes, and look where you're going", a scripted answer of `coach bench memory`, scored 0.43)."""
