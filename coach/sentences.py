@@ -89,6 +89,9 @@ def speakable(sentence: str) -> str:
         lead_in = _LEAD_IN.search(before)
         if lead_in is not None:
             before = before[:lead_in.start()].rstrip(" ,")
+            # "use a good home monitor that [has these features]": the clause's own tail goes too
+            while (tail := _DANGLING.search(before)) is not None:
+                before = before[:tail.start()].rstrip(" ,")
             if len(before.split()) < 3:
                 before = ""
         if not before:

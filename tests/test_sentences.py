@@ -44,3 +44,6 @@ def test_a_lead_in_cut_from_its_list_is_not_spoken() -> None:
     # seen from the 1.5B model on the coaching bench: "You should call your care team if."
     assert speakable("You should call your care team if:") == ""
     assert speakable("Good habits help:") == "Good habits help."
+    # seen in `make demo`: "use a good home monitor that. The cuff fits your arm."
+    assert speakable("At home, use a good home monitor that has these features: The cuff fits "
+                     "your arm.") == "At home, use a good home monitor. The cuff fits your arm."
