@@ -9,7 +9,7 @@ first half is its context: the coach's previous question, or the memory-session
 question being answered, so that "my ring goes to Ellie" is read as the answer to
 "are there practical wishes you'd like to leave?".
 
-Training runs once, on the CPU, as part of `coach models` (a few minutes on 2 cores),
+Training runs once, on the CPU, as part of `coach models` (about 20 minutes on 2 cores),
 deterministically: fixed seeds, deterministic kernels, one thread count, a fixed order.
 The weights are cached by the hash of the training files and this module's version,
 like the linear classifier, so a change to either retrains.
