@@ -40,10 +40,10 @@ from coach.safety import Category, Triage, TriageResult, check_output, fixed_rep
 from coach.safety.check_in import Answer, read_answer
 from coach.safety.normalise import mend, normalise
 from coach.safety.output_check import SAFE_REPLACEMENT
-from coach.safety.replies import CHECK_IN_REPLY_IDS
+from coach.safety.replies import CHECK_IN_REPLY_IDS, SAFETY_REPLY_IDS
 from coach.safety.setting import Setting, last_question
 from coach.safety.triage import TriageInputError
-from coach.sentences import plain, speakable, split_sentences
+from coach.sentences import plain, speakable, split_sentences, unnarrated
 from coach.store.db import Store
 from coach.store.schema import CoachSession, Flag, Goal, Patient, Turn
 from knowledge.retriever import QueryError
@@ -58,6 +58,11 @@ turn of a longer session re-read its whole history."""
 MAX_SENTENCES = 4
 """A reply is spoken aloud: past four sentences a listener loses the thread, and the
 small models do not keep to a length they are asked for, so the coach stops them."""
+MAX_WORDS = 60
+"""About 20 seconds of speech; a sentence that would go past it is left out."""
+LEAD_FACTS = 3
+"""After the reviewed answer, the model may add a reviewed fact only while the reply has
+fewer sentences than this; its question back is always kept (within MAX_WORDS)."""
 FOLLOW_UP_WORDS = 16
 """A question this short may lean on the turn before it (see Conversation._ground)."""
 
@@ -75,6 +80,15 @@ UNSUPPORTED_REPLY = (
 
 class ConversationError(Exception):
     pass
+
+
+def _count(shown: list[str]) -> int:
+    """Sentences said so far: one shown piece (a reviewed answer) may hold two."""
+    return sum(len(list(split_sentences([piece], min_chars=1))) for piece in shown)
+
+
+def _length(shown: list[str]) -> int:
+    return sum(len(strip_citations(piece).split()) for piece in shown)
 
 
 def _until(stream: Iterator[str], cancel: threading.Event) -> Iterator[str]:
@@ -219,8 +233,14 @@ class Conversation:
         if not text:
             raise ConversationError("the message is empty")
         asked_source, asked_text = self._last_coach_turn()
+        # What the patient answers is read with the coach's question, but never with a fixed
+        # safety reply's: the classifier has not seen those questions, and read with "are
+        # you having thoughts of ending your life?" a plain "I'll keep gum in my handbag"
+        # scored as a crisis, so one false alarm led to the next (coach bench coaching, dev).
+        # A yes or no to a check-in is read by _against_check_in.
+        question = "" if asked_source in SAFETY_REPLY_IDS else last_question(asked_text)
         try:
-            result = self.triage(text, Setting(question=last_question(asked_text)))
+            result = self.triage(text, Setting(question=question))
         except TriageInputError as exc:
             raise ConversationError(str(exc)) from exc
         result = self._against_check_in(text, result, asked_source)
@@ -318,10 +338,10 @@ class Conversation:
         lead = (self.knowledge.lead(grounding, history[-1].content)
                 if move is moves.Move.ANSWER and self.knowledge is not None and grounding is not None
                 else None)
-        if lead is not None and not check_output(lead.sentence).ok:
+        if lead is not None and not check_output(lead.text).ok:
             lead = None
         if lead is not None:
-            turn_note = moves.after_lead(strip_citations(lead.sentence))
+            turn_note = moves.after_lead(strip_citations(lead.text))
         if grounding is not None and grounding.passages:
             turn_note = f"{grounding.prompt_message()}\n{turn_note}"
         # Just before the patient's words, so the system prompt's KV cache still applies.
@@ -333,16 +353,19 @@ class Conversation:
         if lead is not None:
             # The reviewed sentence that answers the question, said before the model has
             # written a word; the model adds a question back (see Knowledge.lead).
-            shown.append(lead.sentence)
+            shown.extend(lead.sentences)
             cited.add(lead.passage)
-            yield lead.sentence
+            yield from lead.sentences
         stream = self.model.stream(messages, self.options)
         try:
             for raw in split_sentences(_until(stream, cancel)):
                 if cancel.is_set():
                     break
-                sentence = speakable(plain(raw))
+                spoken = speakable(plain(raw))
+                sentence = unnarrated(spoken)
                 if not sentence:
+                    if spoken:
+                        outcome.dropped.append(f"narrates the instructions: {spoken}")
                     continue
                 verdict = check_output(sentence)
                 if not verdict.ok:
@@ -355,7 +378,7 @@ class Conversation:
                         and not goals_mod.says_goal_met(history[-1].content)):
                     outcome.dropped.append(f"a goal reached that no check-in shows: {sentence}")
                     continue
-                if lead is not None and repeats(sentence, lead.sentence):
+                if lead is not None and repeats(sentence, lead.text):
                     outcome.dropped.append(f"repeats the reviewed answer: {sentence}")
                     continue
                 if self.knowledge is not None and grounding is not None:
@@ -371,9 +394,15 @@ class Conversation:
                         outcome.dropped.append(f"an uncited claim after the reviewed answer: {sentence}")
                         continue
                     cited.update(citation.cited)
+                asks = sentence.rstrip().endswith("?")
+                if _length(shown) + len(sentence.split()) > MAX_WORDS or (
+                        lead is not None and not asks and _count(shown) >= LEAD_FACTS):
+                    # Spoken, a long reply loses the listener; a question back still fits.
+                    outcome.dropped.append(f"past the reply's length: {sentence}")
+                    continue
                 shown.append(sentence)
                 yield sentence
-                if len(shown) >= MAX_SENTENCES:
+                if _count(shown) >= MAX_SENTENCES or (lead is not None and asks):
                     break
             if not shown and not cancel.is_set():
                 # Every sentence was unsupported: say so rather than go silent; on a report,

@@ -30,7 +30,7 @@ import numpy as np
 
 from coach.config import Settings
 from coach.provision import require
-from coach.sentences import plain, speakable
+from coach.sentences import list_item_sentence, plain, speakable
 from knowledge.embeddings import Embedder
 from knowledge.index import (
     BuildReport,
@@ -40,13 +40,18 @@ from knowledge.index import (
     has_rerank_vectors,
     open_index,
 )
-from knowledge.passages import Passage
+from knowledge.passages import Passage, Unit, units_of
 from knowledge.retriever import HybridRetriever, SearchResult, tokens
 
-LEAD_SIMILARITY = 0.6
+LEAD_SIMILARITY = 0.5
 """How close (cosine, plus the figure bonus) a passage sentence must be to the question to
 be said first; chosen on the coaching bench's dev split."""
 LEAD_FIGURE_BONUS = 0.1
+LEAD_SECOND_SIMILARITY = 0.4
+"""A second sentence of the same passage is said after the first when it is this close."""
+LEAD_ITEM_MARGIN = 0.05
+LEAD_ITEMS = 3
+"""Items of one list said together: those within the margin of the best, three at most."""
 LEAD_WORDS = (5, 35)
 _QUANTITY = re.compile(
     r"\b(?:how\s+(?:many|much|long|often|fast|far|high|low)|what\s+(?:number|level|reading|"
@@ -56,8 +61,24 @@ _QUANTITY = re.compile(
 _UNIT_WORD = re.compile(r"%|\b(?:percent|per\s+cent|hours?|minutes?|steps|pounds?|lbs?|kg|kilos?|"
                         r"drinks?|units?|teaspoons?|grams?|mg|cups?|portions?|servings?|glasses|"
                         r"inches|calories)\b", re.IGNORECASE)
+_SAME_UNIT = {"%": "percent", "per cent": "percent", "lb": "pound", "kilo": "kg"}
+
+
+def _one_sentence(text: str) -> bool:
+    return len(re.findall(r"[.!?](?:\s|$)", text.rstrip(" .!?") + ".")) <= 1 and '"' not in text
+
+
+def _units_named(text: str) -> set[str]:
+    """The units a text names, one spelling each ("%" and "per cent" are "percent")."""
+    named = {" ".join(u.lower().split()).rstrip("s") for u in _UNIT_WORD.findall(text)}
+    return {_SAME_UNIT.get(u, u) for u in named}
+
+
 _VAGUE = frozenset(tokens("actually really meant supposed normal good sensible roughly much many "
-                          "thing things bit lot need want know tell"))
+                          "thing things bit lot need want know tell make makes making any all "
+                          "down go going take come say way stuff"))
+"""Words that say nothing about what was asked ("do the patches make any difference" is not
+about "making a quit plan")."""
 PROMPT_PASSAGES = 3
 """Three passages (~250 words) fit the small model's attention; more dilutes it."""
 EXCERPT_WORDS = 40
@@ -81,11 +102,13 @@ _FIGURE = re.compile(r"\d[\d,.]*")
 _ADVICE = re.compile(
     r"\b(aim for|you should|it'?s (?:best|important|recommended) to|make sure|experts? "
     r"(?:say|recommend)|guidelines?|studies show|research shows|doctors? recommend|"
-    r"recommended|at least|no more than|less than|up to)\b", re.I)
+    r"recommended|at least|no more than|less than|up to|you\s+(?:need|have|ought)\s+to|you\s+must)\b",
+    re.I)
 _SUGGESTION = re.compile(
     r"\b(?:you\s+(?:could|might|may)(?!\s+(?:tell|share|let\s+me|say|find\s+it|feel|notice|be\s+"
-    r"(?:right|feeling|wondering)))|you\s+(?:may|might)\s+want\s+to|you\s+can\s+(?:try|use|take|"
-    r"add|swap|eat|drink|walk|start|keep|put|wear|do)|try(?:ing)?\s+(?:to\s+)?(?!again\b)\w+|"
+    r"(?:right|feeling|wondering)))|you\s+(?:may|might)\s+want\s+to|you\s+can\s+(?:always\s+|also\s+|"
+    r"just\s+|still\s+|even\s+)?(?!(?:tell|share|let|say|ask|talk|be|feel|see|hear|read|come|"
+    r"do\s+(?:it|this|that))\b)[a-z]+|try(?:ing)?\s+(?:to\s+)?(?!again\b)\w+|"
     r"it\s+(?:might|may|can|could|would)\s+(?:also\s+)?(?:be\s+)?(?:help|helpful|worth|a\s+good\s+idea)|"
     r"consider(?:ing)?|i\s+(?:would\s+|'d\s+)?(?:suggest|recommend)|(?:it's|it\s+is)\s+(?:a\s+good\s+"
     r"idea|helpful|worth)|remember\s+to|don'?t\s+forget\s+to|be\s+sure\s+to|how\s+about|why\s+not)\b"
@@ -202,6 +225,10 @@ class Grounding:
     """What the model is shown of each passage: the sentences closest to the question."""
     query: np.ndarray | None = None
     """The question's embedding, when the passages were cut to it."""
+    _units: list[list[Unit]] = field(default_factory=list)
+    _unit_vectors: list[np.ndarray] = field(default_factory=list)
+    """Each passage's sentences and list items (an item read with its lead-in), embedded:
+    what a reviewed answer is built from."""
 
     def prompt_message(self) -> str:
         """A system message placed just before the patient's words: passages for this turn only."""
@@ -218,11 +245,15 @@ class Grounding:
 
 @dataclass(frozen=True)
 class Lead:
-    """A passage sentence said as the first sentence of an answer, with its citation."""
+    """The reviewed answer said first: one or two passage sentences, each with its citation."""
 
-    sentence: str
+    sentences: tuple[str, ...]
     passage: int
     score: float
+
+    @property
+    def text(self) -> str:
+        return " ".join(self.sentences)
 
 
 @dataclass
@@ -262,56 +293,108 @@ class Knowledge:
                      else self.embedder.embed([question])[0])
         split = [[s.strip() for s in re.split(r"(?<=[.!?:])\s+|\n+", p.text) if len(s.strip()) > 3]
                  for p in passages]
-        flat = [part for parts in split for part in parts]
-        vectors = self.embedder.embed(flat) if flat else np.zeros((0, self.embedder.dim), np.float32)
+        units = [units_of(p.text) if question is not None else [] for p in passages]
+        # One embedding call for both: most units are sentences already split out.
+        texts = list(dict.fromkeys([part for parts in split for part in parts]
+                                   + [u.in_context for mine in units for u in mine]))
+        vectors = (self.embedder.embed(texts) if texts
+                   else np.zeros((0, self.embedder.dim), np.float32))
+        row = {text: i for i, text in enumerate(texts)}
         grounding.query = query
-        start = 0
-        for parts in split:
-            mine = vectors[start:start + len(parts)]
-            start += len(parts)
+        for parts, mine in zip(split, units, strict=True):
+            own = vectors[[row[part] for part in parts]]
             grounding._sentences.append(parts)
-            grounding._vectors.append(mine)
+            grounding._vectors.append(own)
+            grounding._units.append(mine)
+            grounding._unit_vectors.append(vectors[[row[u.in_context] for u in mine]])
             if query is not None:
-                grounding.excerpts.append(_excerpt(parts, mine @ query))
+                grounding.excerpts.append(_excerpt(parts, own @ query))
         return grounding
 
     def lead(self, grounding: Grounding, question: str) -> Lead | None:
-        """The reviewed sentence that answers `question` best, to say first and word for word.
+        """The reviewed sentences that answer `question` best, to say first and word for word.
 
         A 1.5B model given the right passage still dropped its figure ("a normal adult is
         supposed to get at least hours of sleep") or answered a neighbouring question; the
         passage's own sentence is reviewed text, and it can be spoken before the model has
-        written a word. None when no sentence is close enough to the question.
+        written a word. The answer is often a list item ("Common high-sodium foods:" then
+        "- Chips, crisps, and salted nuts"), so items are candidates too, read with their
+        lead-in; items of one list close to the question are said together. A second unit of
+        the same passage follows when it also speaks to the question ("A slip does not mean you
+        failed." then "Think about what led to the slip and plan for next time."). None when
+        nothing is close enough to the question.
         """
         if grounding.query is None:
             return None
         wants_figure = bool(_QUANTITY.search(question))
-        asked_units = {u.lower().rstrip("s") for u in _UNIT_WORD.findall(question)}
+        asked_units = _units_named(question)
         asked_words = set(tokens(question)) - _VAGUE
-        best: Lead | None = None
-        for n, (parts, vectors) in enumerate(zip(grounding._sentences, grounding._vectors,
+        scored: list[tuple[float, int, int]] = []
+        for n, (units, vectors) in enumerate(zip(grounding._units, grounding._unit_vectors,
                                                  strict=True), 1):
-            for k, (text, vector) in enumerate(zip(parts, vectors, strict=True)):
-                # Whole sentences only: not a list's lead-in ("one standard drink is:"), nor
-                # an item that means something only under it.
-                if not text.endswith((".", "!")) or (k > 0 and parts[k - 1].endswith(":")):
+            heading = set(tokens(grounding.passages[n - 1].heading))
+            for k, (unit, vector) in enumerate(zip(units, vectors, strict=True)):
+                if unit.group < 0 and not unit.text.endswith((".", "!")):
+                    continue  # a heading-like line, not a sentence
+                context = unit.in_context
+                # It must be about what was asked, not only near it: a shared word (the
+                # passage's heading counts: "a can of soda" is in "How much added sugar"), and
+                # the unit asked for ("a percent for sodium" is not answered by "2,300 mg").
+                if not asked_words & (set(tokens(context)) | heading):
                     continue
-                sentence = speakable(plain(text))
-                if not LEAD_WORDS[0] <= len(sentence.split()) <= LEAD_WORDS[1]:
-                    continue
-                # It must be about what was asked, not only near it: a shared word, and the
-                # unit asked for ("a percent for sodium" is not answered by "2,300 mg").
-                if not asked_words & set(tokens(sentence)):
-                    continue
-                if asked_units and not asked_units & {u.lower().rstrip("s")
-                                                      for u in _UNIT_WORD.findall(sentence)}:
+                if asked_units and not asked_units & _units_named(context):
                     continue
                 score = float(vector @ grounding.query)
                 if wants_figure:
-                    score += LEAD_FIGURE_BONUS if figures(sentence) else -LEAD_FIGURE_BONUS
-                if score >= LEAD_SIMILARITY and (best is None or score > best.score):
-                    best = Lead(_with_cites(sentence, [n]), n, score)
-        return best
+                    score += LEAD_FIGURE_BONUS if figures(context) else -LEAD_FIGURE_BONUS
+                scored.append((score, n, k))
+        scored.sort(reverse=True)
+        for score, n, k in scored:
+            if score < LEAD_SIMILARITY:
+                return None
+            first = self._said(grounding, n, k, score, scored)
+            if first is None:
+                continue
+            sentences, used = [first[0]], first[1]
+            for other, m, j in scored:
+                if other < LEAD_SECOND_SIMILARITY:
+                    break
+                if m != n or j in used:
+                    continue
+                second = self._said(grounding, m, j, other, scored, exclude=used)
+                if second is None or repeats(second[0], sentences[0]) or (
+                        len(" ".join([*sentences, second[0]]).split()) > LEAD_WORDS[1] + 10):
+                    continue
+                sentences.append(second[0])
+                break
+            return Lead(tuple(_with_cites(x, [n]) for x in sentences), n, score)
+        return None
+
+    @staticmethod
+    def _said(grounding: Grounding, n: int, k: int, score: float,
+              scored: Sequence[tuple[float, int, int]],
+              exclude: set[int] | None = None) -> tuple[str, set[int]] | None:
+        """Unit k of passage n as a spoken sentence (an item with the items of its list that
+        are nearly as close to the question), and the units it used."""
+        units = grounding._units[n - 1]
+        unit = units[k]
+        used = {k}
+        if unit.group >= 0 and _one_sentence(unit.text):
+            near = [j for other, m, j in scored  # closest first
+                    if m == n and j != k and units[j].group == unit.group
+                    and other >= score - LEAD_ITEM_MARGIN and j not in (exclude or set())
+                    and _one_sentence(units[j].text)]
+            used = {k, *near[:LEAD_ITEMS - 1]}
+            sentence = list_item_sentence(unit.lead_in, [units[j].text for j in sorted(used)])
+        elif unit.group >= 0:
+            # An item of several sentences ("Wall push-ups: Stand facing a wall. ...") is said
+            # alone: joined to others or to its lead-in it runs on past what a listener follows.
+            sentence = list_item_sentence("", [unit.text])
+        else:
+            sentence = speakable(plain(unit.text))
+        if not LEAD_WORDS[0] <= len(sentence.split()) <= LEAD_WORDS[1]:
+            return None
+        return sentence, used
 
     def _support(self, grounding: Grounding, n: int, text: str, vector: np.ndarray) -> float:
         """How well passage n supports `text`: 0 when it lacks a figure the text states."""

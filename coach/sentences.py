@@ -8,7 +8,7 @@ sees (or hears) a sentence only once it has passed the check.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 
 _ABBREVIATIONS = {"dr", "mr", "mrs", "ms", "st", "e.g", "i.e", "etc", "vs", "approx", "no", "mt"}
 _END = re.compile(r"([.!?…]+[\"')\]]*)(\s+)")
@@ -106,3 +106,83 @@ def speakable(sentence: str) -> str:
         else:
             out = f"{before}, {after}"
     return out
+
+
+_ITEM_JOINS = re.compile(
+    r"\b(?:if|when|you|have|has|had|include|includes|including|for|to|about|with|on|are|is|not|"
+    r"someone|cause|causes|notice|name|say|during|than|like|such\s+as|more|less|eating|of|try)\s*$",
+    re.IGNORECASE)
+"""A lead-in that runs straight on into its items ("Call your care team if you have: ...")."""
+_VERBISH = re.compile(
+    r"\b(?:is|are|was|be|has|have|had|can|may|might|should|will|do|does|use|uses|gives?|means?|"
+    r"watch|keep|look|ask|follow|try|call|stop|add|eat|take|make|check|write|tell|bring|start)\b",
+    re.IGNORECASE)
+
+
+def _lower_first(text: str) -> str:
+    first = text.split(" ", 1)[0]
+    if (len(first) > 1 and (first[1:2].isupper() or any(c.isdigit() for c in first))) or first == "I":
+        return text  # an acronym, a name like "A1C", or "I"
+    return text[:1].lower() + text[1:]
+
+
+def _series(items: Sequence[str], conjunction: str) -> str:
+    if len(items) == 1:
+        return items[0]
+    if any("," in item for item in items):  # "bread, pizza, and burgers; deli meat, ..."
+        return f"{'; '.join(items[:-1])}; {conjunction} {items[-1]}"
+    return f"{', '.join(items[:-1])} {conjunction} {items[-1]}"
+
+
+def list_item_sentence(lead_in: str, items: Sequence[str]) -> str:
+    """One or more items of a written list said as one sentence, with what introduces them.
+
+    "Common high-sodium foods:" and "- Chips, crisps, and salted nuts" read aloud as two
+    fragments; said as "Common high-sodium foods include chips, crisps, and salted nuts." they
+    answer "which foods are salty?". Items under "Try these:" already say what they mean.
+    """
+    bodies = [plain(item).rstrip(" .;,") for item in items if plain(item).strip(" .;,")]
+    if not bodies:
+        return ""
+    lead = plain(lead_in).rstrip(" :")
+    whole = all(plain(item).rstrip().endswith((".", "!", "?")) for item in items)
+    conjunction = "or" if re.search(r"\bif\b", lead, re.IGNORECASE) else "and"
+    listed = _series([_lower_first(b) for b in bodies], conjunction)
+    if re.fullmatch(r"for\s+example", lead, re.IGNORECASE):
+        sentence = f"For example, {listed}"
+    elif lead and _ITEM_JOINS.search(lead):
+        sentence = f"{lead} {listed}"
+    elif not lead or whole:
+        # Items that are sentences of their own ("Try these:" then "- Taste food before you
+        # add salt.") say what they mean without the lead-in.
+        return " ".join(speakable(b[:1].upper() + b[1:]) + "." for b in bodies)
+    elif not _VERBISH.search(lead):
+        sentence = f"{lead} include {listed}"  # a bare noun phrase: "Common high-sodium foods"
+    else:
+        sentence = f"{lead}, for example {listed}"
+    return speakable(sentence) + "."
+
+
+_NARRATION = re.compile(
+    r"^\s*(?:reflecting(?:\s+back)?(?:\s+on\s+what\s+you(?:'ve|\s+have)?\s+(?:told|said\s+to)\s+me"
+    r"(?:\s+so\s+far)?)?|to\s+reflect\s+back|in\s+reflection)\s*,\s*", re.IGNORECASE)
+_STAGE_DIRECTION = re.compile(
+    r"\b(?:their|they|the\s+patient(?:'s)?)\s+(?:goals?|told|said|progress|feelings?)\b|"
+    r"\byou\s+(?:might|could|can)\s+say\s+(?:something\s+)?like\b|\bthe\s+patient\b|"
+    r"\b(?:open|follow-up)\s+question\s*:|\breflect(?:ing)?\s+on\s+their\b", re.IGNORECASE)
+
+
+def unnarrated(sentence: str) -> str:
+    """A model sentence without its narration of the instructions; "" when it is all narration.
+
+    Told "reflect back what they told you", the 1.5B model sometimes says so ("Reflecting back,
+    you've been testing every morning") or writes the instruction out ("Reflecting on their
+    goals, you might say something like ..."); a patient should hear the reflection only.
+    """
+    if _STAGE_DIRECTION.search(sentence):
+        return ""
+    match = _NARRATION.match(sentence)
+    if match is None:
+        return sentence
+    rest = sentence[match.end():]
+    return rest[:1].upper() + rest[1:]

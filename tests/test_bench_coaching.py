@@ -50,6 +50,8 @@ def test_advice_without_a_passage_and_unasked_advice_are_seen() -> None:
     offer, _ = check(IDIOM, "Sore knees and a bitter wind are a lot at once. "
                              "Would you like a few ideas for walking in the cold?")
     assert offer["asks_before_advising"] and offer["reflects_or_asks"] and offer["idiom_understood"]
+    praise, _ = check(REPORT, "Two walks is a start. Keep up the good work! What helped?")
+    assert praise["no_uncited_advice"] and praise["asks_before_advising"]  # praise, not advice
 
 
 def test_a_claim_about_progress_the_store_does_not_hold_is_seen() -> None:

@@ -102,6 +102,20 @@ def test_a_clear_no_lets_the_conversation_go_on(home: Settings) -> None:
     store.close()
 
 
+def test_after_a_safety_reply_the_next_message_is_read_without_its_question(home: Settings) -> None:
+    # Read with "are you having thoughts of ending your life?", a plain next message scored as
+    # a crisis; a coach's own question is still the context of the answer to it.
+    triage = BandTriage({"this weather is the end of me": GREY})
+    model = ScriptedModel(["Gum can help. ", "What will you try first?"])
+    store, conv = _conversation(home, triage, model)
+    list(conv.reply("this weather is the end of me"))
+    list(conv.reply("I'll keep gum in my handbag for when my sister's over"))
+    list(conv.reply("Probably the mint one"))
+    assert [s.question for s in triage.settings] == ["", "", "What will you try first?"]
+    conv.close()
+    store.close()
+
+
 def test_memory_sessions_ask_only_in_the_uncertain_band() -> None:
     from coach.legacy.safety import asks_first
 

@@ -84,10 +84,13 @@ def test_everyday_suggestions_need_a_passage_but_offers_and_encouragement_do_not
         knowledge: Knowledge) -> None:
     grounding = knowledge.with_passages([])
     for advice in ("It might be helpful to take a warm bath.", "You can try hot packs.",
-                   "Take a short walk after lunch.", "It can help to write things down."):
+                   "Take a short walk after lunch.", "It can help to write things down.",
+                   "You can always start with a short session and work your way up.",
+                   "You can adjust the portion size as needed."):
         assert not knowledge.check(advice, grounding).keep, advice
     for fine in ("Keep it up!", "Would you like to try a few ideas?", "Take your time.",
-                 "You could tell me more about that.", "Rest is important too, Rosa."):
+                 "You could tell me more about that.", "Rest is important too, Rosa.",
+                 "You can be proud of that."):
         assert knowledge.check(fine, grounding).keep, fine
 
 
@@ -228,7 +231,8 @@ def test_a_figure_question_is_answered_first_with_the_reviewed_sentence(
     conv = _conversation(home, triage, knowledge, model)
     reply = list(conv.reply("How many hours of sleep is a normal adult actually supposed to get?"))
     assert "7" in reply[0] and "[" in reply[0]
-    assert reply[1:] == ["How have your nights been lately?"]
+    assert reply[-1] == "How have your nights been lately?"
+    assert all("[" in sentence for sentence in reply[:-1])  # the reviewed answer, cited
     assert conv.last is not None and any("repeats" in d for d in conv.last.dropped)
     assert "Do not say it again" in model.seen[0][-2].content
 
@@ -239,3 +243,20 @@ def test_an_echo_of_the_reviewed_answer_is_recognised() -> None:
     assert repeats("Most adults need seven or more hours of sleep [1].",
                    "Most adults need 7 or more hours of sleep each night [1].")
     assert not repeats("How have your nights been?", "Most adults need 7 or more hours of sleep.")
+
+
+def test_a_list_answers_with_its_items_said_as_a_sentence(knowledge: Knowledge) -> None:
+    # "Common high-sodium foods:" and its items: neither a fragment nor the lead-in alone.
+    question = "Which foods have the most hidden salt? It's mostly ready meals and tins."
+    grounding = knowledge.ground(question, ["hypertension"])
+    lead = knowledge.lead(grounding, question)
+    assert lead is not None
+    assert "include" in lead.sentences[0] and "crisps" in lead.sentences[0]
+    assert ":" not in lead.text and all(s.endswith(("].", "]!")) for s in lead.sentences)
+
+
+def test_a_question_nothing_answers_closely_gets_no_lead(knowledge: Knowledge) -> None:
+    question = "Do the patches really make any difference or is it all down to willpower?"
+    grounding = knowledge.ground(question, ["hypertension"])
+    lead = knowledge.lead(grounding, question)
+    assert lead is None or "quit date" not in lead.text

@@ -103,6 +103,9 @@ _ADVICE = re.compile(
     re.IGNORECASE,
 )
 """Advice, suggestion or instruction, stated or imperative."""
+_ENCOURAGEMENT = re.compile(
+    r"^\s*keep\s+(?:it\s+up|up\s+the\s+(?:good|great)\s+work|going|at\s+it)\b", re.IGNORECASE)
+""""Keep up the good work!" is praise, not an instruction (counted as advice until 2026-12-08)."""
 
 _CLAIM = re.compile(
     r"\byou(?:'ve|\s+have|'re|\s+are)?\s+(?:already\s+|now\s+|really\s+)?(?:reached|met|hit|"
@@ -195,9 +198,12 @@ def check_reply(turn: ScriptTurn, reply: str, cited_any: bool, said_so_far: str,
     marked = [(strip_citations(x), bool(re.search(r"\[\d", x)))
               for x in split_sentences([reply], min_chars=1)]
 
-    advice = [x for x in sentences if _ADVICE.search(x)]
+    def advises(x: str) -> bool:
+        return bool(_ADVICE.search(x)) and not _ENCOURAGEMENT.search(x)
+
+    advice = [x for x in sentences if advises(x)]
     uncited_advice = [x for x, cited in marked
-                      if _ADVICE.search(x) and not cited and not x.rstrip().endswith("?")]
+                      if advises(x) and not cited and not x.rstrip().endswith("?")]
     checks["no_uncited_advice"] = not uncited_advice
     notes += [f"advice with no passage: {x}" for x in uncited_advice]
 

@@ -47,6 +47,9 @@ def _helplines(locale: str) -> Helplines:
 
 
 CHECK_IN_REPLY_IDS = ("crisis-checkin-v1", "emergency-checkin-v1", "crisis-checkin-memory-v1")
+SAFETY_REPLY_IDS = (*CHECK_IN_REPLY_IDS, "crisis-abuse-v1", "crisis-v1", "emergency-v1",
+                    "out-of-scope-v1")
+"""Every fixed reply triage can give."""
 
 
 def fixed_reply(category: Category, locale: str = "US", subtype: str = "",
