@@ -60,6 +60,9 @@ MAX_SENTENCES = 4
 small models do not keep to a length they are asked for, so the coach stops them."""
 MAX_WORDS = 60
 """About 20 seconds of speech; a sentence that would go past it is left out."""
+QUESTION_ROOM = 12
+"""Words kept free for the question a reply ends with: a statement that would leave less
+room is left out, so a long reflection does not crowd out the open question."""
 LEAD_FACTS = 3
 """After the reviewed answer, the model may add a reviewed fact only while the reply has
 fewer sentences than this; its question back is always kept (within MAX_WORDS)."""
@@ -395,7 +398,8 @@ class Conversation:
                         continue
                     cited.update(citation.cited)
                 asks = sentence.rstrip().endswith("?")
-                if _length(shown) + len(sentence.split()) > MAX_WORDS or (
+                room = MAX_WORDS if asks or not shown else MAX_WORDS - QUESTION_ROOM
+                if _length(shown) + len(sentence.split()) > room or (
                         lead is not None and not asks and _count(shown) >= LEAD_FACTS):
                     # Spoken, a long reply loses the listener; a question back still fits.
                     outcome.dropped.append(f"past the reply's length: {sentence}")

@@ -32,6 +32,7 @@ from langchain_core.retrievers import BaseRetriever
 from numpy.typing import NDArray
 from pydantic import ConfigDict
 
+from knowledge.colloquial import expand
 from knowledge.embeddings import Embedder
 from knowledge.index import KnowledgeIndexError, OpenIndex
 from knowledge.passages import Passage
@@ -140,6 +141,8 @@ class HybridRetriever(BaseRetriever):
     threshold: float = RELEVANCE_THRESHOLD
     use_lexical: bool = True
     use_dense: bool = True
+    use_colloquial: bool = True
+    """Search with the article words of a question's everyday phrases added (`colloquial`)."""
     reranker: Embedder | None = None
     """Optional second, larger embedder (mpnet) that re-orders the fused candidates."""
 
@@ -197,8 +200,9 @@ class HybridRetriever(BaseRetriever):
         started = time.perf_counter()
         k = k or self.k
         conditions = self.conditions if conditions is None else conditions
-        lexical, changes = self._lexical(text) if self.use_lexical else ([], {})
-        vector = self.index.store.embeddings.embed_query(text) if self.use_dense else None
+        searched = expand(text) if self.use_colloquial else text
+        lexical, changes = self._lexical(searched) if self.use_lexical else ([], {})
+        vector = self.index.store.embeddings.embed_query(searched) if self.use_dense else None
         dense = self._dense(vector) if vector is not None else []
         fused: dict[int, float] = {}
         lex_rank = {d: r for r, d in enumerate(lexical)}
@@ -214,7 +218,7 @@ class HybridRetriever(BaseRetriever):
                     fused[doc] += CONDITION_BOOST / (RRF_K + 1)
         order = sorted(fused, key=lambda d: -fused[d])
         if self.reranker is not None and self._rerank is not None:
-            order = self._rerank_order(text, order[:RERANK_CANDIDATES])
+            order = self._rerank_order(searched, order[:RERANK_CANDIDATES])
         order = order[:k]
         hits = [Hit(self._passages[d], fused[d], float(similarity.get(d, np.nan)),
                     lex_rank.get(d), dense_rank.get(d)) for d in order]

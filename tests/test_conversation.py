@@ -75,6 +75,19 @@ def test_replies_are_plain_and_short(home: Settings, triage) -> None:  # type: i
     store.close()
 
 
+def test_a_long_reply_keeps_room_for_its_question(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
+    store, pid = _setup(home)
+    long = " ".join(["word"] * 20)
+    model = ScriptedModel([f"It sounds like a busy week {long}. ", f"You kept going all the same {long}. ",
+                           f"That takes real effort {long}. ", "What helped most?"])
+    conv = Conversation(store, pid, triage, lambda: model, GenerationOptions())
+    out = list(conv.reply("I did some weeding today"))
+    assert out[-1] == "What helped most?" and len(" ".join(out).split()) <= 60
+    assert conv.last is not None and any("length" in d for d in conv.last.dropped)
+    conv.close()
+    store.close()
+
+
 def test_praise_for_a_goal_no_check_in_reached_is_dropped(home: Settings, triage) -> None:  # type: ignore[no-untyped-def]
     from datetime import date
 

@@ -102,6 +102,25 @@ def test_off_topic_questions_are_not_relevant(retriever: HybridRetriever) -> Non
         assert not retriever.search(question).relevant, question
 
 
+def test_everyday_words_are_searched_with_the_articles_words(tmp_path: Path) -> None:
+    from knowledge.colloquial import LexiconError, _lexicon, article_words, expand
+
+    assert article_words("Gasping for a fag, and my BP's up") == article_words("gasping for a fag") + \
+        " " + article_words("bp")
+    assert "inhaler" in expand("Where's my blue puffer?") and expand("Hello there") == "Hello there"
+    assert article_words("the bagpipes") == ""  # whole words only: no "bp" inside a word
+    broken = tmp_path / "colloquial.tsv"
+    broken.write_text("fags\tcigarettes\nno tab here\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match="line 2"):
+        _lexicon(broken)
+
+
+def test_a_colloquial_question_finds_its_article(retriever: HybridRetriever) -> None:
+    # "Pack in the fags" shares no word with the quit-smoking articles.
+    question = "how do I pack in the fags for good"
+    assert retriever.search(question).articles()[0].startswith("smoking-")
+
+
 def test_condition_boost_prefers_the_patients_articles(retriever: HybridRetriever) -> None:
     plain = retriever.search("what should I eat", k=10)
     boosted = retriever.search("what should I eat", k=10, conditions=("type-2-diabetes",))
