@@ -156,8 +156,10 @@ class Conversation:
                                                    Goal.status == "active")).all()
             progress = [(g, goals_mod.progress(db, g)) for g in active]
             goal_lines = [goals_mod.describe(g, p) for g, p in progress]
-            self.goal_met = any(p.periods_met > 0 for _, p in progress)
-            """Whether any check-in reached a target: praise for reaching one must rest on it."""
+            self.goal_met = any(p.latest_met for _, p in progress)
+            """Whether a goal's latest period reached its target: praise for reaching one must
+            rest on it (`make demo`: met once, then 12 of 20 minutes, and the model said "you've
+            already reached the target ... every day")."""
             memories = memory_lines(db, patient_id, exclude_session=session.id)
             self.system = system_prompt(patient, goal_lines, memories)
         self.last: TurnOutcome | None = None

@@ -28,6 +28,9 @@ class GoalProgress:
     periods_met: int
     latest_value: float | None
     latest_day: date | None
+    latest_met: bool = False
+    """Whether the most recent period logged reached the target: what "you've reached your
+    goal" may rest on (a target met once, weeks ago, is not a goal reached)."""
 
     @property
     def rate(self) -> float:
@@ -80,8 +83,9 @@ def progress(db: Session, goal: Goal, lookback_days: int = 28) -> GoalProgress:
         totals[key] = totals.get(key, 0.0) + row.value if goal.period == "week" else row.value
     met = sum(1 for v in totals.values() if v >= goal.target)
     latest = rows[-1] if rows else None
+    latest_met = latest is not None and totals[_period_key(goal, latest.day)] >= goal.target
     return GoalProgress(goal.id, len(totals), met, latest.value if latest else None,
-                        latest.day if latest else None)
+                        latest.day if latest else None, latest_met)
 
 
 def describe(goal: Goal, prog: GoalProgress) -> str:

@@ -35,6 +35,11 @@ def test_daily_and_weekly_progress(tmp_path: Path, monkeypatch: pytest.MonkeyPat
         goals.check_in(db, swim, 1, today)
         goals.check_in(db, swim, 1, today)
         assert goals.progress(db, swim).periods_met == 1
+        assert prog.latest_met and goals.progress(db, swim).latest_met
+        # Met once, then short of it: "you've reached your goal" no longer rests on the store.
+        goals.check_in(db, walk, 12, today)
+        later = goals.progress(db, walk)
+        assert later.periods_met == 2 and not later.latest_met
     store.close()
 
 
